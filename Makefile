@@ -83,6 +83,8 @@ MAINTAIN_SRCS =
 UNIT_TESTS = core
 # fuzz targets: tests/fuzz/fuzz_<name>.c
 FUZZ_TARGETS =
+# test tools: tests/lib/tool_<name>.c, C programs the Node suites drive
+TEST_TOOLS =
 
 # ---- derived ----------------------------------------------------------
 obj	= $(patsubst %.c,$(O)/%.o,$(1))
@@ -107,6 +109,7 @@ endif
 UNIT_BINS = $(patsubst %,$(O)/tests/unit/test_%,$(UNIT_TESTS))
 REPLAY_BINS = $(patsubst %,$(O)/tests/fuzz/replay_%,$(FUZZ_TARGETS))
 FUZZ_BINS = $(patsubst %,$(O)/tests/fuzz/fuzz_%,$(FUZZ_TARGETS))
+TOOL_BINS = $(patsubst %,$(O)/tests/lib/tool_%,$(TEST_TOOLS))
 ALL_OBJS = $(CORE_OBJS) $(call obj,$(SERVER_SRCS) $(FIREHOSE_SRCS) \
 	$(DDNS_SRCS) $(BACKUP_SRCS) $(MAINTAIN_SRCS))
 
@@ -146,6 +149,11 @@ $(O)/tests/unit/test_%: tests/unit/test_%.c tests/unit/t.h $(LIBCORE)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -DT_INTEROP_DIR='"$(INTEROP)"' \
 		$(ALL_LDFLAGS) -o $@ $< $(LIBCORE) $(ALL_LIBS)
 
+# Test tools: small programs over the core that the Node suites drive.
+$(O)/tests/lib/tool_%: tests/lib/tool_%.c $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBCORE) $(ALL_LIBS)
+
 # Fuzz replay: the libFuzzer entry point driven by a plain main() over the
 # kept corpus and crashes, built with the ordinary compiler.
 $(O)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c \
@@ -175,7 +183,7 @@ NODE_STAMP = tests/node_modules/.package-lock.json
 deps:
 	tests/deps.sh
 
-test: $(if $(PDS_SKIP_DEPS),,deps) all $(UNIT_BINS) $(REPLAY_BINS)
+test: $(if $(PDS_SKIP_DEPS),,deps) all $(UNIT_BINS) $(REPLAY_BINS) $(TOOL_BINS)
 	tests/run-unit.sh $(UNIT_BINS)
 	tests/run-fuzz-replay.sh $(REPLAY_BINS)
 	PDS_BIN_DIR=$(abspath $(O)) tests/run-integration.sh
@@ -186,10 +194,10 @@ unit: all $(UNIT_BINS)
 fuzz-replay: $(REPLAY_BINS)
 	tests/run-fuzz-replay.sh $(REPLAY_BINS)
 
-integration: all
+integration: all $(TOOL_BINS)
 	PDS_BIN_DIR=$(abspath $(O)) tests/run-integration.sh
 
-bench: deps all
+bench: deps all $(TOOL_BINS)
 	PDS_BIN_DIR=$(abspath $(O)) tests/bench/run.sh
 
 run: deps all
@@ -201,7 +209,7 @@ install: all
 
 clean:
 	rm -f $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(LIBCORE) $(PROGS) $(UNIT_BINS) \
-		$(REPLAY_BINS) $(FUZZ_BINS)
+		$(REPLAY_BINS) $(FUZZ_BINS) $(TOOL_BINS)
 	rm -rf $(FUZZ_O)
 
 -include $(ALL_OBJS:.o=.d)
