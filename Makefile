@@ -59,32 +59,42 @@ ALL_LDFLAGS = $(HARDENLD) $(SANLDFLAGS) $(LDFLAGS)
 ALL_LIBS  = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
 # ---- sources ----------------------------------------------------------
-# core: memory, logging, encodings
-CORE_SRCS  = fcgi/core/arena.c fcgi/core/buf.c fcgi/core/enc.c \
-	fcgi/core/log.c fcgi/core/util.c
-# core: CID, DAG-CBOR, JSON mapping (CORE-CBOR)
-# core: syntax, TID, MST key height (CORE-SYNTAX)
-# core: keys, signatures, JWT (CORE-CRYPTO)
-# core: CAR (CORE-CAR)
-# repo: MST, commits (REPO)
-# store: databases, actor stores, sequencer, blobs (STORE)
-# server: configuration shared with the firehose and cron (CONFIG)
-
-# pds-fcgi: pre-fork master, worker, XRPC (SERVER)
+# Each part of the tree appends its own lists under its own banner:
+# CORE_SRCS (into libpdscore.a), SERVER_SRCS (pds-fcgi), FIREHOSE_SRCS,
+# DDNS_SRCS, BACKUP_SRCS, MAINTAIN_SRCS, UNIT_TESTS (tests/unit/test_<n>.c),
+# FUZZ_TARGETS (tests/fuzz/fuzz_<n>.c), TEST_TOOLS (tests/lib/tool_<n>.c).
+CORE_SRCS =
 SERVER_SRCS =
-# pds-firehose (FIREHOSE)
 FIREHOSE_SRCS =
-# cron helpers (CRON)
 DDNS_SRCS =
 BACKUP_SRCS =
 MAINTAIN_SRCS =
-
-# unit tests: tests/unit/test_<name>.c, one program each
-UNIT_TESTS = core
-# fuzz targets: tests/fuzz/fuzz_<name>.c
+UNIT_TESTS =
 FUZZ_TARGETS =
-# test tools: tests/lib/tool_<name>.c, C programs the Node suites drive
 TEST_TOOLS =
+
+# == core: memory, logging, encodings ==
+CORE_SRCS += fcgi/core/arena.c fcgi/core/buf.c fcgi/core/enc.c \
+	fcgi/core/log.c fcgi/core/util.c
+UNIT_TESTS += core
+
+# == core: CID, DAG-CBOR, JSON mapping ==
+
+# == core: syntax, TID, MST key height ==
+
+# == core: keys, signatures, JWT ==
+
+# == core: configuration ==
+
+# == repo: CAR, MST, commits ==
+
+# == store: databases, actor stores, sequencer, blobs ==
+
+# == pds-fcgi: pre-fork master, worker, XRPC ==
+
+# == pds-firehose ==
+
+# == cron helpers ==
 
 # ---- derived ----------------------------------------------------------
 obj	= $(patsubst %.c,$(O)/%.o,$(1))
