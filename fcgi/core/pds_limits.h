@@ -32,11 +32,23 @@
 #define LIM_RKEY_LEN		512
 #define LIM_URI_LEN		8192
 #define LIM_MST_KEY_LEN		1024		/* reference-pds.md e, MST */
+#define LIM_HANDLE_LABEL_LEN	63		/* chars in one handle/NSID label */
+#define LIM_DATETIME_LEN	64		/* @atproto/syntax datetime.ts */
+#define LIM_CID_SYNTAX_MIN	8		/* cid format: 8..256 chars */
+#define LIM_CID_SYNTAX_LEN	256		/* (indigo syntax/cid.go) */
+#define LIM_CID_STRICT_LEN	128		/* lex-data MAX_CID_STRING_LENGTH */
+#define LIM_URI_SCHEME_LEN	81		/* [a-z][a-z.-]{0,80} (interop) */
+#define LIM_LANGUAGE_LEN	1024		/* ours: bounds the duplicate-
+						 * variant scan; real tags < 100 */
+#define LIM_TID_LEN		13		/* chars in a TID */
+#define LIM_TID_SKEW_US		(10LL * 1000000)	/* rev ahead of clock: 10 s */
 
 /* ---- keys, JWT ---------------------------------------------------- */
 #define LIM_JWT_LEN		(16u << 10)	/* bytes of a compact JWT */
 #define LIM_JWT_SEGMENT		(8u << 10)	/* bytes of a decoded header or payload */
 #define LIM_DIDKEY_LEN		256
+#define LIM_JWT_SIG		512		/* bytes of a decoded JWT signature */
+#define LIM_JWT_SKEW_S		60		/* seconds iat/nbf may be ahead */
 
 /* ---- repository (reference-pds.md d, e) --------------------------- */
 #define LIM_WRITES_PER_COMMIT	200		/* "Too many writes. Max: 200" */
@@ -66,5 +78,92 @@
 #define LIM_FH_PAGE_ROWS	500		/* replay page size */
 #define LIM_WS_FRAME_IN		(64u << 10)	/* inbound frame payload */
 #define LIM_WS_HANDSHAKE	(8u << 10)	/* bytes of an upgrade request */
+#define LIM_WS_HEADERS		64		/* header lines in that request */
+#define LIM_WS_MSG_IN		(64u << 10)	/* inbound message, all fragments */
+#define LIM_FH_CONNS_DEFAULT	1024		/* PDS_FIREHOSE_MAX_CONNECTIONS */
+#define LIM_FH_CONNS_MAX	65536		/* ceiling on that setting */
+#define LIM_FH_BUFFER_MAX	100000		/* ceiling on the event buffer */
+#define LIM_FH_TAIL_ROWS	1000		/* rows per tail read (reference) */
+#define LIM_FH_POLL_MS		1000		/* fallback poll when idle, ms */
+#define LIM_FH_RECHECK_MS	5		/* re-read after an inotify wake, ms */
+#define LIM_FH_DB_BUSY_MS	100		/* daemon's SQLite busy timeout */
+#define LIM_FH_HANDSHAKE_MS	10000		/* to send the upgrade request */
+#define LIM_FH_CLOSE_MS		5000		/* to answer our close frame */
+#define LIM_FH_SHUTDOWN_MS	3000		/* SIGTERM: drain, then exit */
+#define LIM_FH_SNDBUF		(256u << 10)	/* SO_SNDBUF of a client socket */
+#define LIM_FH_REPLAY_BYTES	(256u << 10)	/* queued replay bytes per client */
+#define LIM_FH_CACHE_FRAMES	1024		/* recently encoded frames kept */
+#define LIM_FH_CACHE_FRAME_MAX	(64u << 10)	/* larger frames are not kept */
+#define LIM_FH_CACHE_BYTES	(16u << 20)	/* all kept frames together */
+#define LIM_FH_READ_BUF		(16u << 10)	/* one read() from a client */
+#define LIM_FH_READS_PER_WAKE	4		/* reads per client per wake-up */
+#define LIM_FH_ACCEPTS_PER_WAKE	64		/* accept()s per wake-up */
+#define LIM_FH_TAIL_PAGES	8		/* tail pages per loop turn */
+#define LIM_FH_WRITE_IOV	64		/* frames per sendmsg() */
+#define LIM_FH_CRAWLERS		16		/* PDS_CRAWLERS entries used */
+#define LIM_FH_CRAWL_EVERY_MS	(20 * 60 * 1000) /* per crawler (reference) */
+#define LIM_FH_CRAWL_TIMEOUT_MS	10000		/* one requestCrawl POST */
+
+/* ---- pds-fcgi runtime, XRPC framework, SQLite helpers ------------- */
+#define LIM_CONFIG_LIST		256		/* items in one list setting */
+#define LIM_LISTEN_BACKLOG	1024		/* listen(2) backlog */
+#define LIM_RESPAWN_FAST_MS	1000		/* a worker dying sooner failed
+						 * to start, ms */
+#define LIM_RESPAWN_BACKOFF_MS	1000		/* first respawn delay after a
+						 * failed start, ms (doubles) */
+#define LIM_RESPAWN_MAX_MS	30000		/* respawn delay ceiling, ms */
+#define LIM_DRAIN_MS		60000		/* SIGTERM: in-flight requests
+						 * may finish this long, ms */
+#define LIM_RESIGNAL_MS		1000		/* re-send SIGTERM to draining
+						 * workers this often, ms */
+#define LIM_REQUEST_ID_LEN	64		/* accepted HTTP_X_REQUEST_ID */
+#define LIM_HOST_LEN		260		/* Host header: name + ":port" */
+#define LIM_METHOD_LEN		16		/* REQUEST_METHOD */
+#define LIM_RES_HEADERS		32		/* headers on one response */
+#define LIM_BODY_DISCARD	(16u << 20)	/* unread request body drained
+						 * after an early answer */
+#define LIM_IO_CHUNK		(64u << 10)	/* body read/write step */
+#define LIM_ERR_MSG		1024		/* XRPC error message, bytes */
+#define LIM_LOG_PATH		256		/* request path in the access log */
+#define LIM_PARAM_PREVIEW	256		/* param echoed in an error (lex-
+						 * schema STRING_PREVIEW_MAX) */
+#define LIM_DB_BUSY_MS		5000		/* sqlite3_busy_timeout, ms */
+#define LIM_DB_BEGIN_TRIES	3		/* BEGIN IMMEDIATE attempts, each
+						 * after a full busy timeout */
+#define LIM_DB_BEGIN_SLEEP_MS	10		/* first retry sleep (doubles) */
+#define LIM_DB_STMTS		64		/* cached statements per handle */
+#define LIM_DB_SQL_LEN		4096		/* bytes of one cached statement */
+
+/* ---- cron helpers (cron/: pds-ddns, pds-backup, pds-maintain) ---- */
+#define LIM_CRON_PATH		4096		/* bytes of one built path */
+#define LIM_DDNS_IP_BODY	256		/* bytes of an IP echo answer */
+#define LIM_DDNS_API_BODY	(1u << 20)	/* bytes of one DNS API response */
+#define LIM_DDNS_URLS		8		/* IP echo endpoints per family */
+#define LIM_DDNS_NAMES		16		/* names kept up to date per run */
+#define LIM_DDNS_VALUES		8		/* values read per record set */
+#define LIM_DDNS_VALUE_LEN	255		/* bytes of one record value */
+#define LIM_DDNS_NAME_LEN	253		/* DNS name, RFC 1035 */
+#define LIM_DDNS_TTL_MIN	30		/* seconds */
+#define LIM_DDNS_TTL_MAX	86400		/* seconds */
+#define LIM_DDNS_TTL_DEFAULT	300		/* seconds */
+#define LIM_DDNS_CONNECT_S	5		/* seconds to connect */
+#define LIM_DDNS_TIMEOUT_S	20		/* seconds for one HTTP exchange */
+#define LIM_XML_DEPTH		32		/* element nesting in an API reply */
+#define LIM_XML_TEXT		4096		/* bytes of one decoded text run */
+#define LIM_XML_NAME		128		/* bytes of one element name */
+#define LIM_AWS_CRED_FILE	(64u << 10)	/* ~/.aws/credentials */
+#define LIM_BK_REMOTES		8		/* rclone remotes per run */
+#define LIM_BK_KEEP_MAX		100000		/* --keep-hourly / --keep-daily */
+#define LIM_BK_MANIFEST		(512u << 20)	/* bytes of a MANIFEST file */
+#define LIM_BK_MANIFEST_LINE	1024		/* bytes of one MANIFEST line */
+#define LIM_BK_FILES		50000000	/* entries in one MANIFEST */
+#define LIM_BK_SNAPSHOTS	100000		/* snapshot dirs considered */
+#define LIM_BK_BUSY_MS		10000		/* busy wait per backup step */
+#define LIM_BK_RCLONE_OUT	(1u << 20)	/* rclone output kept for stats */
+#define LIM_MT_BATCH_ROWS	500		/* rows deleted per transaction */
+#define LIM_MT_BUSY_MS		5000		/* SQLite busy timeout, ms */
+#define LIM_MT_FILE_GRACE_S	3600		/* orphan blob file minimum age */
+#define LIM_MT_TEMP_AGE_S	86400		/* stale temp upload age default */
+#define LIM_MT_RETENTION_DAYS	36500		/* --seq-retention-days maximum */
 
 #endif /* PDS_LIMITS_H */
