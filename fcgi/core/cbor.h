@@ -58,11 +58,15 @@ struct cbor_val {
 		struct {		/* CBOR_ARRAY */
 			struct cbor_val	**items;
 			size_t		  n;
+			size_t		  cap;	/* slots in items */
 		} a;
 		struct {		/* CBOR_MAP: pairs in canonical order
-					 * after decode or cbor_map_sort() */
+					 * after decode, cbor_from_json() or
+					 * cbor_map_sort(); cbor_map_set()
+					 * appends */
 			struct cbor_pair *pairs;
 			size_t		  n;
+			size_t		  cap;	/* slots in pairs */
 		} m;
 		struct cid	 link;	/* CBOR_LINK */
 	} u;
@@ -85,10 +89,20 @@ enum cbor_err {
 	CBOR_ERR__MAX
 };
 
-/* Short English text for an error, for messages and logs. */
+/* Short English text for an error, for messages and logs (static). */
 const char	*cbor_err_str(enum cbor_err);
+/* Canonical DAG-CBOR map-key order: shorter key first, then bytewise.
+ * Returns <0, 0 or >0 like memcmp. */
+int		 cbor_key_cmp(const char *a, size_t alen, const char *b,
+		    size_t blen);
+/* Returns 1 when (p, len) is well-formed UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF), 0 otherwise. */
+int		 cbor_utf8_validate(const uint8_t *p, size_t len);
 
-/* ---- low-level encoder: each returns 0, or -1 when the buffer refuses */
+/* ---- low-level encoder: each appends one item (heads minimal-length)
+ * and returns 0, or -1 when the buffer refuses (limit / ENOMEM; the buffer
+ * may then hold a partial item).  Text is not UTF-8-checked here: pass
+ * valid UTF-8. */
 int	cbor_put_uint(struct buf *, uint64_t);
 int	cbor_put_int(struct buf *, int64_t);
 int	cbor_put_bytes(struct buf *, const void *, size_t);
@@ -110,12 +124,22 @@ enum cbor_err	cbor_decode(struct arena *a, const uint8_t *p, size_t len,
 /* Checks (p, len) as cbor_decode() does without building a tree. */
 enum cbor_err	cbor_check(const uint8_t *p, size_t len);
 /* Appends the canonical encoding of v (maps sorted on the fly; v is not
- * changed).  Returns 0, or -1 (buffer limit / ENOMEM / duplicate keys). */
+ * changed).  Returns 0, or -1 (buffer limit / ENOMEM / duplicate keys /
+ * nesting over LIM_CBOR_DEPTH); on -1 the buffer may hold a partial
+ * encoding after its old length. */
 int		cbor_encode(struct buf *, const struct cbor_val *v);
-/* Computes the dag-cbor CID of v's canonical encoding.  Returns 0 or -1. */
+/* As cbor_encode(), and sets *out to the dag-cbor CID of the bytes just
+ * appended (one SHA-256 pass over them).  Returns 0 or -1. */
+int		cbor_encode_cid(struct buf *, const struct cbor_val *v,
+		    struct cid *out);
+/* Computes the dag-cbor CID of v's canonical encoding (a scratch buffer
+ * on the heap, released before returning).  Returns 0 or -1. */
 int		cbor_cid(const struct cbor_val *v, struct cid *out);
 
-/* Constructors, all allocating from a; NULL on failure. */
+/* Constructors, all allocating from a; NULL on failure.  Text and bytes
+ * are copied into a; cbor_new_text()/cbor_new_cstr() also return NULL
+ * when the text is not valid UTF-8 (the data model allows nothing else).
+ * The capacity of arrays and maps is a hint (0 is fine). */
 struct cbor_val	*cbor_new_null(struct arena *a);
 struct cbor_val	*cbor_new_bool(struct arena *a, int b);
 struct cbor_val	*cbor_new_int(struct arena *a, int64_t i);
@@ -125,13 +149,25 @@ struct cbor_val	*cbor_new_bytes(struct arena *a, const void *p, size_t len);
 struct cbor_val	*cbor_new_link(struct arena *a, const struct cid *c);
 struct cbor_val	*cbor_new_array(struct arena *a, size_t cap);
 struct cbor_val	*cbor_new_map(struct arena *a, size_t cap);
-/* Appends to an array / map made with a capacity (grows in the arena).
- * Return 0 or -1. cbor_map_set replaces an existing key's value. */
+/* Appends to an array / map (grows in the arena; also works on decoded
+ * trees).  Return 0 or -1 (ENOMEM, over LIM_CBOR_ITEMS, not an array/map,
+ * key not UTF-8).  cbor_map_set replaces an existing key's value, else
+ * appends; the key is copied into a.  Values are not copied (the tree
+ * points at them). */
 int		 cbor_array_push(struct arena *a, struct cbor_val *arr,
 		    struct cbor_val *item);
 int		 cbor_map_set(struct arena *a, struct cbor_val *map,
 		    const char *key, struct cbor_val *val);
-/* Looks up a key in a map; NULL when absent or v is not a map. */
+int		 cbor_map_setn(struct arena *a, struct cbor_val *map,
+		    const char *key, size_t klen, struct cbor_val *val);
+/* Sorts a map's pairs into canonical order (shorter key first, then
+ * bytewise), in place.  Returns 0, or -1 when two keys are equal or v is
+ * not a map. */
+int		 cbor_map_sort(struct cbor_val *map);
+/* Looks up a key in a map; NULL when absent or v is not a map.  The
+ * result points into the tree (no ownership). */
 struct cbor_val	*cbor_map_get(const struct cbor_val *map, const char *key);
+struct cbor_val	*cbor_map_getn(const struct cbor_val *map, const char *key,
+		    size_t klen);
 
 #endif

@@ -262,6 +262,36 @@ enc_b64_decode(enum enc_b64 alpha, const char *s, size_t len, uint8_t *out,
 	return (ssize_t)o;
 }
 
+ssize_t
+enc_b64_decode_lenient(const char *s, size_t len, uint8_t *out, size_t outsz)
+{
+	size_t		i, o = 0, npad = 0;
+	uint32_t	acc = 0;
+	int		bits = 0, v;
+
+	while (npad < 2 && len > 0 && s[len - 1] == '=') {
+		len--;
+		npad++;
+	}
+	/* "SQ=" is accepted (partial padding), "SGVs=" is not (excess). */
+	if (len % 4 == 1 || npad > (4 - len % 4) % 4)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if ((v = b64val(ENC_B64_STD, s[i])) < 0 &&
+		    (v = b64val(ENC_B64_URL, s[i])) < 0)
+			return -1;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			if (o >= outsz)
+				return -1;
+			out[o++] = (uint8_t)(acc >> (bits - 8));
+			bits -= 8;
+		}
+	}
+	return (ssize_t)o;
+}
+
 size_t
 enc_varint_encode(uint64_t v, uint8_t *out)
 {

@@ -44,6 +44,13 @@ size_t	enc_b64_encode(enum enc_b64 alpha, int pad, const uint8_t *p,
 	    size_t len, char *out);
 ssize_t	enc_b64_decode(enum enc_b64 alpha, const char *s, size_t len,
 	    uint8_t *out, size_t outsz);
+/* Lenient base64 as the reference reads atproto "$bytes" (Node's Buffer
+ * plus lex-data's length checks): either alphabet, padding optional and
+ * possibly partial but never excessive, non-zero trailing bits ignored;
+ * refuses other characters and a length of 4k+1.  Writes at most outsz
+ * bytes; returns the count or -1. */
+ssize_t	enc_b64_decode_lenient(const char *s, size_t len, uint8_t *out,
+	    size_t outsz);
 
 /* Writes v (< 2^63) as a varint into out (ENC_VARINT_MAX bytes); returns
  * the byte count. */
