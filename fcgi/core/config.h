@@ -118,6 +118,10 @@ struct pds_config {
 	int64_t		 workers;		/* PDS_WORKERS, 2 x cores */
 	char		*fcgi_listen;		/* PDS_FCGI_LISTEN, unix:PATH or
 						 * HOST:PORT; unset = inherited */
+	char		*fcgi_socket_mode_s;	/* PDS_FCGI_SOCKET_MODE, as given */
+	int		 fcgi_socket_mode;	/* its value: octal permissions
+						 * of a unix: socket we create,
+						 * default 0660 */
 	char		*firehose_listen;	/* PDS_FIREHOSE_LISTEN,
 						 * 127.0.0.1:2584 */
 	char		*blob_sendfile;		/* PDS_BLOB_SENDFILE: nginx |
@@ -129,7 +133,9 @@ struct pds_config {
 						 * client IP from this FastCGI
 						 * param (e.g. HTTP_X_REAL_IP) */
 	int64_t		 seq_retention_days;	/* PDS_SEQ_RETENTION_DAYS (cron) */
-	int		 log_enabled;		/* LOG_ENABLED */
+	int		 log_enabled;		/* LOG_ENABLED (true/t/1, any case),
+						 * 1 unless false/f/0: (ours)
+						 * gates the access log */
 };
 
 /* Loads the configuration (flags: CONFIG_*): defaults, then env_file (may be NULL; when
@@ -142,7 +148,32 @@ struct pds_config {
 					 * firehose and cron helpers) */
 int	config_load(const char *env_file, int flags, struct pds_config **out,
 	    char *err, size_t errsz);
+/* As config_load(), with the environment given as envp ("NAME=value"
+ * strings, NULL-terminated; config_load() passes environ).  Lets tests
+ * and callers supply an exact environment. */
+int	config_load_env(char *const *envp, const char *env_file, int flags,
+	    struct pds_config **out, char *err, size_t errsz);
 /* Releases a configuration, wiping secrets first; accepts NULL. */
 void	config_free(struct pds_config *);
+
+/* Version reported by /xrpc/_health when PDS_VERSION is unset (the
+ * reference reports its package version). */
+#define CONFIG_VERSION_DEFAULT	"0.4.0"
+
+/* One KEY=value assignment of an env file, handed to the callback with the
+ * value unquoted and unescaped (pointers into the parsed buffer, valid
+ * during the call; key is [A-Za-z_][A-Za-z0-9_]*).  Return 0 to go on,
+ * -1 to stop (config_env_parse then returns -1 with err untouched). */
+typedef int	(*config_env_cb)(void *arg, const char *key, size_t keylen,
+		    const char *val, size_t vallen, size_t lineno);
+/* Parses the text of a pds.env file in place (p is modified: quoted values
+ * are unescaped over themselves): lines of KEY=VALUE, blank lines and
+ * '#' comments, an optional "export " prefix, CRLF tolerated.  VALUE is
+ * 'single quoted' (literal), "double quoted" (\\ \" \n \t \r \$
+ * escapes) or bare (up to a " #" comment, trailing blanks trimmed).  At
+ * most LIM_ENV_FILE_BYTES in all and LIM_ENV_LINE per line; NUL bytes are
+ * refused.  Returns 0, or -1 with "line N: reason" in err (errsz bytes). */
+int	config_env_parse(char *p, size_t len, config_env_cb cb, void *arg,
+	    char *err, size_t errsz);
 
 #endif

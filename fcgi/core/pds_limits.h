@@ -120,8 +120,6 @@
 #define LIM_HOST_LEN		260		/* Host header: name + ":port" */
 #define LIM_METHOD_LEN		16		/* REQUEST_METHOD */
 #define LIM_RES_HEADERS		32		/* headers on one response */
-#define LIM_BODY_DISCARD	(16u << 20)	/* unread request body drained
-						 * after an early answer */
 #define LIM_IO_CHUNK		(64u << 10)	/* body read/write step */
 #define LIM_ERR_MSG		1024		/* XRPC error message, bytes */
 #define LIM_LOG_PATH		256		/* request path in the access log */
@@ -165,5 +163,54 @@
 #define LIM_MT_FILE_GRACE_S	3600		/* orphan blob file minimum age */
 #define LIM_MT_TEMP_AGE_S	86400		/* stale temp upload age default */
 #define LIM_MT_RETENTION_DAYS	36500		/* --seq-retention-days maximum */
+
+/* ---- accounts, identity, sessions (reference-pds.md f, g) --------- */
+#define LIM_PASSWORD_NEW	256		/* UTF-16 units: NEW_PASSWORD_MAX_LENGTH */
+#define LIM_PASSWORD_OLD	512		/* UTF-16 units: OLD_PASSWORD_MAX_LENGTH
+						 * (login, deleteAccount) */
+#define LIM_PASSWORD_BYTES	2048		/* bytes of a password we hash (512
+						 * UTF-16 units are at most 1536) */
+#define LIM_PASSWORD_STORED	512		/* bytes of a stored passwordScrypt */
+#define LIM_LOGIN_FLOOR_MS	350		/* createSession minimum duration */
+#define LIM_ACCESS_TTL_S	7200		/* access JWT lifetime, 120 min */
+#define LIM_REFRESH_TTL_S	(90LL * 86400)	/* refresh JWT lifetime, 90 days */
+#define LIM_REFRESH_GRACE_MS	(2LL * 3600 * 1000) /* rotated token grace, 2 h */
+#define LIM_DELETE_AFTER_MS	(3LL * 86400 * 1000) /* migrated accounts: 3 days */
+#define LIM_EMAIL_TOKEN_MS	(15LL * 60 * 1000) /* email token validity */
+#define LIM_EMAIL_LEN		254		/* bytes of an email address (RFC 5321) */
+#define LIM_APP_PASS_NAME	256		/* bytes of an app password name (ours) */
+#define LIM_INVITE_COUNT	1000		/* codes / accounts per createInviteCodes
+						 * call (ours) */
+#define LIM_INVITE_CODE_LEN	512		/* bytes of an invite code we look up */
+#define LIM_TOKEN_INPUT		256		/* bytes of an email token we look up */
+#define LIM_HANDLE_FRONT_MIN	3		/* service handle first label, chars */
+#define LIM_HANDLE_FRONT_MAX	18
+#define LIM_PLC_ROTATION_KEYS	5		/* did-method-plc: at most 5 */
+#define LIM_PLC_OP_BYTES	(64u << 10)	/* bytes of one PLC operation (JSON) */
+#define LIM_PLC_RESPONSE	(1u << 20)	/* bytes of a PLC directory response */
+#define LIM_DIDDOC_BYTES	(256u << 10)	/* bytes of a fetched DID document */
+#define LIM_WELLKNOWN_BYTES	(4u << 10)	/* bytes of /.well-known/atproto-did */
+#define LIM_DNS_ANSWER		4096		/* bytes of one DNS TXT answer */
+#define LIM_DNS_TXT_RECORDS	16		/* TXT records looked at per name */
+#define LIM_BACKUP_NS		4		/* PDS_HANDLE_BACKUP_NAMESERVERS used */
+#define LIM_FETCH_REDIRECTS	3		/* redirects when resolving identities */
+
+/* ---- actor stores, blobs, repository XRPC (store) ------------------ */
+#define LIM_ACTOR_CACHE_MAX	10000		/* ceiling on PDS_ACTOR_STORE_CACHE_SIZE */
+#define LIM_ACTOR_DB_CACHE_KIB	512		/* SQLite page cache per open store, KiB */
+#define LIM_STORE_PATH		4096		/* bytes of a built store/blob path */
+#define LIM_ACTOR_KEY_FILE	32		/* bytes of an actor key file */
+#define LIM_BLOB_TEMPKEY_BYTES	32		/* random bytes of a temp blob key */
+#define LIM_BLOB_SNIFF		4100		/* bytes looked at to sniff a MIME type */
+#define LIM_MIME_LEN		256		/* bytes of a stored/accepted MIME type */
+#define LIM_LIST_RECORDS_DEFAULT 50		/* repo.listRecords limit */
+#define LIM_LIST_RECORDS_MAX	100
+#define LIM_LIST_BLOBS_DEFAULT	500		/* sync.listBlobs, listMissingBlobs */
+#define LIM_LIST_BLOBS_MAX	1000
+#define LIM_LIST_REPOS_DEFAULT	500		/* sync.listRepos */
+#define LIM_LIST_REPOS_MAX	1000
+#define LIM_GET_BLOCKS_MAX	1000		/* cids in one sync.getBlocks */
+#define LIM_PENDING_EVENTS	64		/* unsequenced #commit rows flushed
+						 * per write transaction */
 
 #endif /* PDS_LIMITS_H */
