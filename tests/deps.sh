@@ -6,9 +6,14 @@
 # Idempotent and quick when everything is present.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
+# Build: compilers and libraries.  Run and test: the three web servers the
+# conf/ files are checked against, spawn-fcgi, openssl (test certificates),
+# systemd (systemd-analyze verify on the units), wrk (make bench), curl and
+# jq (the README's account commands), rclone (pds-backup).  nodejs/npm only
+# bootstrap `npm ci`; the tests run on the Node 22 it installs.
 PKGS="build-essential pkg-config clang libfcgi-dev spawn-fcgi libsqlite3-dev
 sqlite3 libsecp256k1-dev libssl-dev libjansson-dev libcurl4-openssl-dev nginx
-caddy lighttpd rclone curl jq ca-certificates nodejs npm"
+caddy lighttpd rclone curl jq ca-certificates openssl systemd wrk nodejs npm"
 
 missing=""
 for p in $PKGS; do
@@ -38,6 +43,8 @@ stamp="$here/node_modules/.package-lock.json"
 if [ ! -x "$here/node_modules/node/bin/node" ] || [ ! -f "$stamp" ] ||
     [ "$here/package-lock.json" -nt "$stamp" ]; then
 	echo "deps: installing Node test peers (tests/package-lock.json)"
-	(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+	# One retry: a registry hiccup should not fail a whole CI run.
+	(cd "$here" && { npm ci --no-audit --no-fund --loglevel=error ||
+	    { sleep 5; npm ci --no-audit --no-fund --loglevel=error; }; })
 fi
 "$here/node_modules/node/bin/node" --version >/dev/null
