@@ -213,4 +213,33 @@
 #define LIM_PENDING_EVENTS	64		/* unsequenced #commit rows flushed
 						 * per write transaction */
 
+/* ---- email, invites, admin API, rate limits (admin) ---------------- */
+#define LIM_SMTP_URL		2048		/* bytes of PDS_*EMAIL_SMTP_URL */
+#define LIM_SMTP_HOST		255		/* bytes of the SMTP host name */
+#define LIM_SMTP_CRED		512		/* bytes of a decoded user / password */
+#define LIM_SMTP_CONNECT_MS	10000		/* connect + TLS handshake, ms */
+#define LIM_SMTP_TIMEOUT_MS	30000		/* one whole SMTP exchange, ms */
+#define LIM_MAIL_SUBJECT	998		/* bytes of a Subject (RFC 5322 line) */
+#define LIM_MAIL_BODY		(256u << 10)	/* bytes of one body part */
+#define LIM_MAIL_MESSAGE	(1u << 20)	/* bytes of an encoded message */
+#define LIM_MAIL_LINE		76		/* encoded line length (RFC 2045) */
+#define LIM_EMAIL_TOKEN_LEN	11		/* "XXXXX-XXXXX" */
+#define LIM_INVITE_PAGE_DEFAULT	100		/* admin.getInviteCodes limit */
+#define LIM_INVITE_PAGE_MAX	500
+#define LIM_INVITE_OPEN_MAX	5		/* unused routine codes a user may
+						 * hold (getAccountInviteCodes) */
+#define LIM_ADMIN_DIDS		100		/* dids in one admin.getAccountInfos
+						 * (ours; the lexicon sets none) */
+#define LIM_ADMIN_CODES		1000		/* codes / accounts in one
+						 * disableInviteCodes (ours) */
+#define LIM_TAKEDOWN_REF	1024		/* bytes of a takedown ref (ours) */
+#define LIM_MOD_CONTENT		(64u << 10)	/* bytes of admin.sendEmail content */
+#define LIM_RL_SLOTS		65536		/* counters in the shared table
+						 * (32 bytes each: a 2 MiB file) */
+#define LIM_RL_PROBE		64		/* slots probed per key */
+#define LIM_RL_KEY		2048		/* key bytes hashed (longer keys
+						 * are hashed whole; this bounds
+						 * what is copied) */
+#define LIM_RL_BUCKETS		4		/* limits applied to one request */
+
 #endif /* PDS_LIMITS_H */
