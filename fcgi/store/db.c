@@ -43,8 +43,13 @@ db_pragmas(struct db *db, int flags)
 		db_log_err(db, __func__, "busy_timeout");
 		return -1;
 	}
+	/* WAL with synchronous = NORMAL, SQLite's recommended setting for
+	 * WAL (sqlite.org/compile.html, SQLITE_DEFAULT_WAL_SYNCHRONOUS): a
+	 * commit survives a crash of the process; a power loss may roll
+	 * back the last commits but never corrupts; no fsync per commit. */
 	if (!(flags & DB_READONLY) &&
-	    db_exec(db, "PRAGMA journal_mode = WAL") == -1)
+	    (db_exec(db, "PRAGMA journal_mode = WAL") == -1 ||
+	    db_exec(db, "PRAGMA synchronous = NORMAL") == -1))
 		return -1;
 	if ((flags & DB_FOREIGN_KEYS) &&
 	    db_exec(db, "PRAGMA foreign_keys = ON") == -1)

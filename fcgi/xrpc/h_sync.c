@@ -218,7 +218,7 @@ com_atproto_sync_getHead(struct xrpc_req *req, struct xrpc_res *res)
 
 /* ==== getRecord (the commit, the MST proof and the record) ====================== */
 
-/* Collects the commit block, the proof of key and the record block in
+/* Collects the commit block, the MST path to key and the record block in
  * bm, reading at the current root (inside the caller's transaction). */
 static int
 record_proof(struct actorstore *s, const char *key, struct cid *root_out,
@@ -238,10 +238,11 @@ record_proof(struct actorstore *s, const char *key, struct cid *root_out,
 	    actorstore_block_get(s, &root.cid, &b) != 1 ||
 	    commit_parse(&c, b.data, b.len) != COMMIT_OK ||
 	    blockmap_put(bm, &root.cid, b.data, b.len) == -1 ||
-	    mst_load(&src, &c.data, &t) != MST_OK ||
-	    mst_proof(t, key, strlen(key), bm) != MST_OK)
+	    mst_load(&src, &c.data, &t) != MST_OK)
 		goto out;
-	switch (mst_get(t, key, strlen(key), &rec)) {
+	/* The path to the key, as the reference's cidsForPath: it proves
+	 * presence or absence. */
+	switch (mst_path(t, key, strlen(key), bm, &rec)) {
 	case MST_OK:
 		if (actorstore_block_get(s, &rec, &b) != 1 ||
 		    blockmap_put(bm, &rec, b.data, b.len) == -1)
