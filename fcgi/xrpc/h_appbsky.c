@@ -1,0 +1,982 @@
+/*
+ * h_appbsky.c: the app.bsky methods a PDS answers itself (reference
+ * packages/pds/src/api/app/bsky/; ../shared/spec/reference-pds.md f
+ * "app.bsky routes the PDS handles itself"; pds-endpoints.tsv):
+ *
+ *   actor.getPreferences / putPreferences   account_pref of the actor
+ *                                           store (app.bsky namespace)
+ *   actor.getProfile(s), feed.getTimeline, getAuthorFeed,
+ *   getPostThread, getActorLikes            pipethrough() to the app view
+ *   feed.getFeed                            the feed generator's DID as
+ *                                           the service JWT's aud
+ *   notification.registerPush / unregisterPush   a service JWT for the
+ *                                           push service, forwarded
+ *   ageassurance.*, unspecced.*AgeAssurance* (ours, opt-in with
+ *                                           PDS_AGE_ASSURANCE_LOCAL)
+ *
+ * These are registered only when PDS_BSKY_APP_VIEW_URL is set, as the
+ * reference does; without it they fall to the catch-all.  The routes
+ * live in a table here (appbsky_route_find), consulted by the catch-all
+ * hook (catchall.c) before anything is proxied.
+ *
+ * Read-after-write: getProfile(s) answers carrying Atproto-Repo-Rev get
+ * the account's newer profile record merged in (Atproto-Upstream-Lag),
+ * as the reference does.  XXX the four post-based answers (timeline,
+ * author feed, thread, likes) are passed on without the account's newer
+ * posts.
+ */
+#include <string.h>
+#include <time.h>
+
+#include <stdio.h>
+
+#include "accounts.h"
+#include "cbor.h"
+#include "cbor_json.h"
+#include "db.h"
+#include "handlers.h"
+#include "log.h"
+#include "proxy.h"
+#include "repo_int.h"
+#include "syntax.h"
+#include "util.h"
+#include "xrpc_int.h"
+
+#define NS_APP_BSKY	"app.bsky"
+#define PREF_PERSONAL	"app.bsky.actor.defs#personalDetailsPref"
+#define PREF_DECLARED	"app.bsky.actor.defs#declaredAgePref"
+#define SCOPE_FULL	"com.atproto.access"
+#define JSON_TYPE	"application/json"
+
+/* ==== preferences (actor-store/preference/) ============================== */
+
+/* prefMatchNamespace(). */
+static int
+pref_in_ns(const char *name)
+{
+	size_t	n = strlen(NS_APP_BSKY);
+
+	return strncmp(name, NS_APP_BSKY, n) == 0 &&
+	    (name[n] == '\0' || name[n] == '.');
+}
+
+/* prefAllowed(): personalDetailsPref needs full access. */
+static int
+pref_allowed(const char *type, int full)
+{
+	return full || type == NULL || strcmp(type, PREF_PERSONAL) != 0;
+}
+
+/* getAgeFromDatestring(): whole years from new Date(birthDate) to today,
+ * in the local time zone as the reference computes it.  Returns 0 and
+ * *age, -1 for an Invalid Date (every comparison is then false). */
+static int
+pref_age(const char *birth, int *age)
+{
+	struct tm	b, t;
+	time_t		bt, now = time(NULL);
+	int64_t		ms;
+
+	/* new Date(): an RFC 3339 datetime, or a bare date (UTC midnight) */
+	if (syntax_datetime_parse(birth, strlen(birth), &ms, NULL) == -1) {
+		char	full[32];
+		int	n = snprintf(full, sizeof(full), "%sT00:00:00Z", birth);
+
+		if (strlen(birth) != 10 || n < 0 || (size_t)n >= sizeof(full) ||
+		    syntax_datetime_parse(full, (size_t)n, &ms, NULL) == -1)
+			return -1;
+	}
+	bt = (time_t)(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
+	if (localtime_r(&bt, &b) == NULL || localtime_r(&now, &t) == NULL)
+		return -1;
+	*age = t.tm_year - b.tm_year;
+	if (t.tm_mon < b.tm_mon || (t.tm_mon == b.tm_mon &&
+	    t.tm_mday < b.tm_mday))
+		(*age)--;
+	return 0;
+}
+
+/* The account's store, or a 500. */
+static enum xrpc_status
+pref_store(struct xrpc_req *req, struct xrpc_res *res, struct db **db)
+{
+	struct storectx		*ctx;
+	struct actorstore	*s;
+	enum xrpc_status	 st;
+
+	if ((st = repo_ctx(req, res, &ctx)) != XRPC_OK ||
+	    (st = repo_store(req, res, ctx, req->auth.did, &s)) != XRPC_OK)
+		return st;
+	*db = actorstore_db(s);
+	return XRPC_OK;
+}
+
+/* The stored app.bsky preferences in id order (PreferenceReader), with
+ * the derived declaredAgePref, filtered by access. */
+static enum xrpc_status
+pref_read(struct xrpc_req *req, struct xrpc_res *res, struct db *db,
+    int full, json_t *out)
+{
+	sqlite3_stmt	*q;
+	json_t		*v, *personal = NULL;
+	const char	*name, *type, *birth;
+	int		 rc, age;
+	size_t		 i;
+
+	if ((q = db_stmt_get(db, "SELECT \"name\", \"valueJson\" FROM "
+	    "\"account_pref\" ORDER BY \"id\"")) == NULL)
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	while ((rc = db_step(db, q)) == 1) {
+		name = (const char *)sqlite3_column_text(q, 0);
+		if (name == NULL || !pref_in_ns(name))
+			continue;
+		v = json_loadb((const char *)sqlite3_column_blob(q, 1),
+		    (size_t)sqlite3_column_bytes(q, 1), JSON_ALLOW_NUL |
+		    JSON_DECODE_ANY, NULL);
+		if (v == NULL || json_array_append_new(out, v) == -1) {
+			db_stmt_done(q);
+			log_error("%s: %s: unreadable account_pref row",
+			    __func__, req->id);
+			return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+		}
+	}
+	db_stmt_done(q);
+	if (rc == -1)
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	json_array_foreach(out, i, v) {
+		type = json_string_value(json_object_get(v, "$type"));
+		if (type != NULL && strcmp(type, PREF_PERSONAL) == 0) {
+			personal = v;
+			break;
+		}
+	}
+	birth = json_string_value(json_object_get(personal, "birthDate"));
+	if (birth != NULL && birth[0] != '\0') {
+		int ok = pref_age(birth, &age) == 0;
+
+		v = json_pack("{s:s, s:b, s:b, s:b}", "$type", PREF_DECLARED,
+		    "isOverAge13", ok && age >= 13, "isOverAge16",
+		    ok && age >= 16, "isOverAge18", ok && age >= 18);
+		if (v == NULL || json_array_append_new(out, v) == -1)
+			return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	}
+	for (i = json_array_size(out); i-- > 0;) {
+		v = json_array_get(out, i);
+		if (!pref_allowed(json_string_value(json_object_get(v,
+		    "$type")), full))
+			(void)json_array_remove(out, i);
+	}
+	return XRPC_OK;
+}
+
+/* computeProxyTo() != "<app view DID>#bsky_appview": the call belongs to
+ * another app view. */
+static int
+pref_elsewhere(struct xrpc_req *req)
+{
+	const struct pds_config	*cfg = req->srv->cfg;
+	const char		*h = xrpc_req_param(req, "HTTP_ATPROTO_PROXY");
+	size_t			 dl;
+
+	if (h == NULL || h[0] == '\0')
+		return 0;
+	dl = strlen(cfg->appview_did);
+	return !(strncmp(h, cfg->appview_did, dl) == 0 &&
+	    strcmp(h + dl, "#bsky_appview") == 0);
+}
+
+/* The bare DID of an atproto-proxy value (bareDidFromProxyTo). */
+static const char *
+proxy_bare_did(struct xrpc_req *req)
+{
+	const char	*h = xrpc_req_param(req, "HTTP_ATPROTO_PROXY");
+	const char	*hash = strchr(h, '#');
+
+	return hash != NULL ? arena_strndup(req->a, h, (size_t)(hash - h)) :
+	    h;
+}
+
+enum xrpc_status
+app_bsky_actor_getPreferences(struct xrpc_req *req, struct xrpc_res *res)
+{
+	struct db		*db;
+	enum xrpc_status	 st;
+	json_t			*prefs, *body;
+	int			 full;
+
+	if (pref_elsewhere(req))
+		return proxy_pipethrough(req, res, req->auth.did,
+		    proxy_bare_did(req), req->nsid);
+	if ((st = pref_store(req, res, &db)) != XRPC_OK)
+		return st;
+	full = req->auth.scope != NULL &&
+	    strcmp(req->auth.scope, SCOPE_FULL) == 0;
+	if ((prefs = json_array()) == NULL)
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	if ((st = pref_read(req, res, db, full, prefs)) != XRPC_OK) {
+		json_decref(prefs);
+		return st;
+	}
+	if ((body = json_pack("{s:o}", "preferences", prefs)) == NULL)
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	st = xrpc_res_json(res, 200, body);
+	json_decref(body);
+	return st;
+}
+
+/* The input's preferences: an array of objects with a string $type in
+ * the app.bsky namespace, each allowed for the token. */
+static enum xrpc_status
+pref_input(struct xrpc_req *req, struct xrpc_res *res, int full,
+    json_t **out)
+{
+	json_t		*arr, *v;
+	const char	*type;
+	struct buf	 denied;
+	size_t		 i;
+	enum xrpc_status st = XRPC_OK;
+
+	if ((st = acct_in_object(req, res)) != XRPC_OK)
+		return st;
+	if ((arr = json_object_get(req->input, "preferences")) == NULL)
+		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
+		    "Missing required key \"preferences\" at $");
+	if (!json_is_array(arr))
+		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
+		    "Expected array value type (got %s) at $.preferences",
+		    acct_preview(req->a, arr));
+	json_array_foreach(arr, i, v) {
+		if (!json_is_object(v))
+			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
+			    "Expected object value type (got %s) at "
+			    "$.preferences[%zu]", acct_preview(req->a, v), i);
+		if (!json_is_string(json_object_get(v, "$type")))
+			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
+			    "Preference is missing a $type");
+	}
+	json_array_foreach(arr, i, v)
+		if (!pref_in_ns(json_string_value(json_object_get(v, "$type"))))
+			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
+			    "Some preferences are not in the app.bsky "
+			    "namespace");
+	buf_init(&denied, LIM_ERR_MSG);
+	json_array_foreach(arr, i, v) {
+		type = json_string_value(json_object_get(v, "$type"));
+		if (!pref_allowed(type, full) && buf_printf(&denied, "%s%s",
+		    denied.len > 0 ? ", " : "", type) == -1)
+			break;
+	}
+	if (denied.len > 0)
+		st = xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
+		    "Do not have authorization to set preferences: %.*s",
+		    (int)denied.len, (const char *)denied.data);
+	buf_free(&denied);
+	*out = arr;
+	return st;
+}
+
+/* PreferenceTransactor.putPreferences(): in one transaction, delete the
+ * namespace's rows the token may touch, insert the new ones (read-only
+ * declaredAgePref is never stored). */
+static enum xrpc_status
+pref_write(struct xrpc_res *res, struct db *db, const json_t *arr, int full)
+{
+	sqlite3_stmt	*q;
+	const json_t	*v;
+	const char	*type;
+	char		*txt;
+	size_t		 i;
+	int		 bad = 0;
+
+	if (db_begin_immediate(db) == -1)
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	if ((q = db_stmt_get(db, "DELETE FROM \"account_pref\" WHERE "
+	    "(\"name\" = 'app.bsky' OR substr(\"name\", 1, 9) = 'app.bsky.') "
+	    "AND (?1 OR \"name\" != '" PREF_PERSONAL "')")) == NULL ||
+	    sqlite3_bind_int(q, 1, full) != SQLITE_OK || db_step(db, q) == -1)
+		bad = 1;
+	db_stmt_done(q);
+	json_array_foreach(arr, i, v) {
+		if (bad)
+			break;
+		type = json_string_value(json_object_get(v, "$type"));
+		if (strcmp(type, PREF_DECLARED) == 0)
+			continue;
+		/* JSON.stringify(value) */
+		txt = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER |
+		    JSON_ENCODE_ANY);
+		if (txt == NULL || (q = db_stmt_get(db, "INSERT INTO "
+		    "\"account_pref\" (\"name\", \"valueJson\") VALUES "
+		    "(?1, ?2)")) == NULL ||
+		    sqlite3_bind_text(q, 1, type, -1, SQLITE_STATIC) !=
+		    SQLITE_OK || sqlite3_bind_text(q, 2, txt, -1,
+		    SQLITE_STATIC) != SQLITE_OK || db_step(db, q) == -1)
+			bad = 1;
+		db_stmt_done(q);
+		free(txt);
+	}
+	if (bad || db_commit(db) == -1) {
+		(void)db_rollback(db);
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	}
+	return XRPC_OK;
+}
+
+enum xrpc_status
+app_bsky_actor_putPreferences(struct xrpc_req *req, struct xrpc_res *res)
+{
+	struct db		*db;
+	enum xrpc_status	 st;
+	json_t			*arr = NULL;
+	int			 full;
+
+	full = req->auth.scope != NULL &&
+	    strcmp(req->auth.scope, SCOPE_FULL) == 0;
+	if ((st = pref_input(req, res, full, &arr)) != XRPC_OK)
+		return st;
+	if (pref_elsewhere(req))
+		return appbsky_forward_input(req, res, proxy_bare_did(req));
+	if ((st = pref_store(req, res, &db)) != XRPC_OK)
+		return st;
+	return pref_write(res, db, arr, full);
+}
+
+/* ==== read-after-write (read-after-write/) =============================== */
+
+/* getRecordsSinceRev(): the account's records written after rev (at most
+ * LIM_RAW_RECORDS, oldest first); the latest profile record as JSON, and
+ * the oldest indexedAt of the profile and posts (for the lag). */
+struct raw_local {
+	int		 count;
+	json_t		*profile;	/* owned */
+	int64_t		 oldest_ms;	/* 0: none */
+};
+
+static void
+raw_note_time(struct raw_local *l, const char *indexed)
+{
+	int64_t	ms;
+
+	if (indexed != NULL && util_iso_parse(indexed, strlen(indexed),
+	    &ms) == 0 && (l->oldest_ms == 0 || ms < l->oldest_ms))
+		l->oldest_ms = ms;
+}
+
+static void
+raw_row(struct xrpc_req *req, sqlite3_stmt *q, struct raw_local *l)
+{
+	const char	*uri = (const char *)sqlite3_column_text(q, 0);
+	const char	*indexed = (const char *)sqlite3_column_text(q, 1);
+	const uint8_t	*p = sqlite3_column_blob(q, 2);
+	size_t		 n = (size_t)sqlite3_column_bytes(q, 2);
+	struct cbor_val	*v;
+	size_t		 dl = strlen(req->auth.did);
+
+	l->count++;
+	if (uri == NULL || strncmp(uri, "at://", 5) != 0 ||
+	    strncmp(uri + 5, req->auth.did, dl) != 0)
+		return;
+	uri += 5 + dl;
+	if (strcmp(uri, "/app.bsky.actor.profile/self") == 0) {
+		raw_note_time(l, indexed);
+		if (p != NULL && cbor_decode(req->a, p, n, &v) == CBOR_OK) {
+			json_decref(l->profile);
+			l->profile = cbor_to_json(v);
+		}
+	} else if (strncmp(uri, "/app.bsky.feed.post/", 20) == 0)
+		raw_note_time(l, indexed);
+}
+
+static enum xrpc_status
+raw_local_get(struct xrpc_req *req, struct xrpc_res *res, const char *rev,
+    struct raw_local *l)
+{
+	struct db	*db;
+	sqlite3_stmt	*q;
+	enum xrpc_status st;
+	int		 rc;
+
+	memset(l, 0, sizeof(*l));
+	if ((st = pref_store(req, res, &db)) != XRPC_OK)
+		return st;
+	if ((q = db_stmt_get(db, "SELECT \"record\".\"uri\", "
+	    "\"record\".\"indexedAt\", \"repo_block\".\"content\" FROM "
+	    "\"record\" INNER JOIN \"repo_block\" ON \"repo_block\".\"cid\" = "
+	    "\"record\".\"cid\" WHERE \"repo_block\".\"repoRev\" > ?1 ORDER BY "
+	    "\"repo_block\".\"repoRev\" ASC LIMIT ?2")) == NULL ||
+	    sqlite3_bind_text(q, 1, rev, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(q, 2, LIM_RAW_RECORDS) != SQLITE_OK) {
+		db_stmt_done(q);
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	}
+	while ((rc = db_step(db, q)) == 1)
+		raw_row(req, q, l);
+	db_stmt_done(q);
+	if (rc == -1)
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	if (l->count == 0)
+		return XRPC_OK;
+	/* a rev older than every local record (a migrated account) is not
+	 * a clock to compare with: nothing is merged */
+	if ((q = db_stmt_get(db, "SELECT 1 FROM \"record\" WHERE "
+	    "\"repoRev\" <= ?1 LIMIT 1")) == NULL ||
+	    sqlite3_bind_text(q, 1, rev, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    (rc = db_step(db, q)) == -1) {
+		db_stmt_done(q);
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	}
+	db_stmt_done(q);
+	if (rc == 0) {
+		json_decref(l->profile);
+		memset(l, 0, sizeof(*l));
+	}
+	return XRPC_OK;
+}
+
+/* util.format(pattern, kind, did, cid) for %s, or the PDS's getBlob URL
+ * (ImageUrlBuilder). */
+static char *
+raw_image_url(struct xrpc_req *req, const char *kind, const char *cid)
+{
+	const char	*pat = req->srv->cfg->appview_cdn_pattern, *args[3];
+	struct buf	 b;
+	char		*out = NULL;
+	size_t		 i = 0;
+
+	if (pat == NULL)
+		return arena_printf(req->a, "https://%s/xrpc/com.atproto.sync."
+		    "getBlob?did=%s&cid=%s", req->srv->cfg->hostname,
+		    req->auth.did, cid);
+	args[0] = kind;
+	args[1] = req->auth.did;
+	args[2] = cid;
+	buf_init(&b, LIM_URI_LEN);
+	for (; *pat != '\0'; pat++) {
+		if (pat[0] == '%' && pat[1] == 's' && i < 3) {
+			(void)buf_puts(&b, args[i++]);
+			pat++;
+		} else if (pat[0] == '%' && pat[1] == '%') {
+			(void)buf_putc(&b, '%');
+			pat++;
+		} else
+			(void)buf_putc(&b, (uint8_t)*pat);
+	}
+	for (; i < 3; i++)	/* util.format appends unused arguments */
+		(void)buf_printf(&b, " %s", args[i]);
+	if (buf_cstr(&b) == 0)
+		out = arena_strdup(req->a, (const char *)b.data);
+	buf_free(&b);
+	return out;
+}
+
+/* The CID of a blob field (a BlobRef's ref, or a legacy blob's cid). */
+static const char *
+raw_blob_cid(const json_t *blob)
+{
+	const char	*c;
+
+	if ((c = json_string_value(json_object_get(json_object_get(blob,
+	    "ref"), "$link"))) != NULL)
+		return c;
+	return json_string_value(json_object_get(blob, "cid"));
+}
+
+/* Sets key to v (a new reference), or removes it when v is NULL (JS
+ * undefined is not serialised).  0 or -1. */
+static int
+raw_set(json_t *o, const char *key, json_t *v)
+{
+	if (v == NULL)
+		return json_object_get(o, key) != NULL ?
+		    json_object_del(o, key) : 0;
+	return json_object_set_new(o, key, v);
+}
+
+static json_t *
+raw_image(struct xrpc_req *req, const json_t *rec, const char *field)
+{
+	const json_t	*blob = json_object_get(rec, field);
+	const char	*cid, *url;
+
+	if (blob == NULL || json_is_null(blob) || json_is_false(blob))
+		return NULL;
+	if ((cid = raw_blob_cid(blob)) == NULL ||
+	    (url = raw_image_url(req, field, cid)) == NULL)
+		return NULL;
+	return json_string(url);
+}
+
+/* updateProfileDetailed(): displayName and avatar, description, banner
+ * from the local profile record. */
+static int
+raw_profile_update(struct xrpc_req *req, json_t *view, const json_t *rec)
+{
+	json_t	*v;
+
+	v = json_object_get(rec, "displayName");
+	if (raw_set(view, "displayName", v != NULL ? json_deep_copy(v) : NULL))
+		return -1;
+	if (raw_set(view, "avatar", raw_image(req, rec, "avatar")) == -1)
+		return -1;
+	v = json_object_get(rec, "description");
+	if (raw_set(view, "description", v != NULL ? json_deep_copy(v) : NULL))
+		return -1;
+	return raw_set(view, "banner", raw_image(req, rec, "banner"));
+}
+
+/* getProfileMunge() / getProfilesMunge(). */
+static int
+raw_profile_munge(struct xrpc_req *req, json_t *body, const json_t *rec)
+{
+	json_t	*arr, *p;
+	size_t	 i;
+	int	 profiles = strcmp(req->nsid, "app.bsky.actor.getProfiles") == 0;
+
+	if (rec == NULL)
+		return 0;
+	if (!profiles) {
+		if (!json_is_object(body) || !json_is_string(json_object_get(body,
+		    "did")) || strcmp(json_string_value(json_object_get(body,
+		    "did")), req->auth.did) != 0)
+			return 0;
+		return raw_profile_update(req, body, rec);
+	}
+	arr = json_object_get(body, "profiles");
+	json_array_foreach(arr, i, p) {
+		const char *did = json_string_value(json_object_get(p, "did"));
+
+		if (did != NULL && strcmp(did, req->auth.did) == 0 &&
+		    raw_profile_update(req, p, rec) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The merged answer: JSON, with Atproto-Upstream-Lag (formatMungedResponse;
+ * none of the upstream's headers). */
+static enum xrpc_status
+raw_reply(struct xrpc_req *req, struct xrpc_res *res, json_t *body,
+    int64_t oldest_ms)
+{
+	char	lag[32];
+
+	(void)req;
+	if (oldest_ms != 0) {
+		(void)snprintf(lag, sizeof(lag), "%lld",
+		    (long long)(util_now_ms() - oldest_ms));
+		if (xrpc_res_header(res, "Atproto-Upstream-Lag", lag) == -1)
+			return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	}
+	return xrpc_res_json(res, 200, body);
+}
+
+/* getProfile / getProfiles: pipethroughReadAfterWrite() with the profile
+ * munge.  An answer that cannot be merged into goes out as it came. */
+enum xrpc_status
+app_bsky_actor_raw_profile(struct xrpc_req *req, struct xrpc_res *res)
+{
+	struct proxy_result	 r;
+	struct raw_local	 l;
+	enum xrpc_status	 st;
+	json_t			*body = NULL;
+
+	memset(&l, 0, sizeof(l));
+	if ((st = proxy_pipethrough_raw(req, res, req->auth.did, &r)) !=
+	    XRPC_OK || !r.buffered)
+		return st;
+	body = json_loadb((const char *)res->body.data, res->body.len,
+	    JSON_ALLOW_NUL, NULL);
+	if (body == NULL || !json_is_object(body) ||
+	    (st = raw_local_get(req, res, r.rev, &l)) != XRPC_OK ||
+	    l.count == 0) {
+		json_decref(body);
+		json_decref(l.profile);
+		return st != XRPC_OK ? st : proxy_result_apply(res, &r);
+	}
+	if (raw_profile_munge(req, body, l.profile) == -1)
+		st = xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	else
+		st = raw_reply(req, res, body, l.oldest_ms);
+	json_decref(body);
+	json_decref(l.profile);
+	return st;
+}
+
+/* getTimeline, getAuthorFeed, getPostThread, getActorLikes:
+ * pipethrough(ctx, req, {iss: requester}).  XXX the reference merges the
+ * account's newer posts into these; they are passed on as they come. */
+enum xrpc_status
+app_bsky_raw_pipethrough(struct xrpc_req *req, struct xrpc_res *res)
+{
+	return proxy_pipethrough(req, res, req->auth.did, NULL, NULL);
+}
+
+/* encodeURIComponent() of s into the arena. */
+static char *
+uri_component(struct arena *a, const char *s)
+{
+	static const char	hex[] = "0123456789ABCDEF";
+	size_t			n = strlen(s), i, o = 0;
+	char			*out;
+
+	if (n > LIM_URI_LEN || (out = arena_alloc(a, n * 3 + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("-_.!~*'()", c) != NULL)
+			out[o++] = (char)c;
+		else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* getFeed: app.bsky.feed.getFeedGenerator on the app view (aud: the app
+ * view, lxm: getFeedGenerator), then pipethrough() with aud = the
+ * generator's DID and lxm = app.bsky.feed.getFeedSkeleton. */
+enum xrpc_status
+app_bsky_feed_getFeed(struct xrpc_req *req, struct xrpc_res *res)
+{
+	static const char	 lxm[] = "app.bsky.feed.getFeedGenerator";
+	struct proxy_target	 t;
+	struct proxy_call	 c;
+	struct buf		 out;
+	enum xrpc_status	 st;
+	const char		*feed = NULL, *gen;
+	char			*enc;
+	json_t			*j = NULL;
+
+	if ((st = repo_param_fmt(req, res, "feed", "at-uri", 1, &feed)) !=
+	    XRPC_OK || (st = proxy_target_appview(req, res, lxm, &t)) !=
+	    XRPC_OK)
+		return st;
+	if ((enc = uri_component(req->a, feed)) == NULL)
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	memset(&c, 0, sizeof(c));
+	c.mode = PROXY_BUFFER;
+	c.method = "GET";
+	c.path = arena_printf(req->a, "/xrpc/%s?feed=%s", lxm, enc);
+	c.iss = req->auth.did;
+	c.aud = t.did;
+	c.lxm = lxm;
+	c.accept_encoding = "identity";
+	buf_init(&out, LIM_PROXY_BUFFERED);
+	c.out = &out;
+	if (c.path == NULL)
+		st = xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	else
+		st = proxy_run(req, res, &t, &c);
+	if (st == XRPC_OK)
+		j = json_loadb((const char *)out.data, out.len, 0, NULL);
+	buf_free(&out);
+	if (st != XRPC_OK)
+		return st;
+	gen = json_string_value(json_object_get(json_object_get(j, "view"),
+	    "did"));
+	if (gen == NULL || (gen = arena_strdup(req->a, gen)) == NULL) {
+		json_decref(j);
+		log_warn("%s: %s: getFeedGenerator answer without view.did",
+		    __func__, req->id);
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	}
+	json_decref(j);
+	res->status = 200;
+	return proxy_pipethrough(req, res, req->auth.did, gen,
+	    "app.bsky.feed.getFeedSkeleton");
+}
+
+/* ==== push registration ================================================== */
+
+/* POSTs the (already parsed) JSON input to t with a service JWT for aud
+ * and lxm = the NSID; a 2xx answer is an empty 200. */
+static enum xrpc_status
+forward_json(struct xrpc_req *req, struct xrpc_res *res,
+    const struct proxy_target *t, const char *aud, enum proxy_mode mode)
+{
+	struct proxy_call	 c;
+	struct buf		 out;
+	enum xrpc_status	 st;
+	char			*body;
+
+	if ((body = json_dumps(req->input, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER)) == NULL)
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	memset(&c, 0, sizeof(c));
+	c.mode = mode;
+	c.method = "POST";
+	c.path = arena_printf(req->a, "/xrpc/%s", req->nsid);
+	c.iss = req->auth.did;
+	c.aud = aud;
+	c.lxm = req->nsid;
+	c.body = body;
+	c.bodylen = strlen(body);
+	c.body_type = JSON_TYPE;
+	if (mode != PROXY_BUFFER) {
+		c.accept_encoding = "identity";
+		c.client_headers = 1;
+	}
+	buf_init(&out, LIM_PROXY_BUFFERED);
+	c.out = &out;
+	if (c.path == NULL)
+		st = xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	else
+		st = proxy_run(req, res, t, &c);
+	buf_free(&out);
+	free(body);
+	if (st == XRPC_OK && mode == PROXY_BUFFER)
+		res->status = 200;	/* the handler returns nothing */
+	return st;
+}
+
+enum xrpc_status
+appbsky_forward_input(struct xrpc_req *req, struct xrpc_res *res,
+    const char *aud)
+{
+	struct proxy_target	t;
+	enum xrpc_status	st;
+
+	if ((st = proxy_target_for(req, res, req->nsid, &t)) != XRPC_OK)
+		return st;
+	/* status and headers as the catch-all copies them: a procedure
+	 * without output has no content type to invent */
+	return forward_json(req, res, &t, aud, PROXY_STREAM);
+}
+
+/* registerPush / unregisterPush: to the app view when serviceDid is the
+ * app view's DID, else to the #bsky_notif service of serviceDid. */
+static enum xrpc_status
+push_forward(struct xrpc_req *req, struct xrpc_res *res)
+{
+	const struct pds_config	*cfg = req->srv->cfg;
+	struct proxy_target	 t;
+	enum xrpc_status	 st;
+	const char		*svc = NULL, *s = NULL;
+	int			 b;
+
+	if ((st = acct_in_format(req, res, "serviceDid", "did", 1, &svc)) !=
+	    XRPC_OK || (st = acct_in_str(req, res, "token", 1, &s, NULL)) !=
+	    XRPC_OK || (st = acct_in_str(req, res, "platform", 1, &s,
+	    NULL)) != XRPC_OK || (st = acct_in_str(req, res, "appId", 1, &s,
+	    NULL)) != XRPC_OK || (st = acct_in_bool(req, res,
+	    "ageRestricted", 0, &b)) != XRPC_OK)
+		return st;
+	if (strcmp(svc, cfg->appview_did) == 0)
+		st = proxy_target_appview(req, res, req->nsid, &t);
+	else
+		st = proxy_target_did(req, res, svc, "#bsky_notif",
+		    "BskyNotificationService", arena_printf(req->a,
+		    "could not resolve did document: %s", svc),
+		    arena_printf(req->a, "invalid notification service "
+		    "details in did document: %s", svc), &t);
+	if (st != XRPC_OK)
+		return st;
+	return forward_json(req, res, &t, svc, PROXY_BUFFER);
+}
+
+enum xrpc_status
+app_bsky_notification_registerPush(struct xrpc_req *req, struct xrpc_res *res)
+{
+	return push_forward(req, res);
+}
+
+enum xrpc_status
+app_bsky_notification_unregisterPush(struct xrpc_req *req,
+    struct xrpc_res *res)
+{
+	return push_forward(req, res);
+}
+
+/* ==== age assurance (ours: PDS_AGE_ASSURANCE_LOCAL) ====================== */
+
+/*
+ * What operators answer by hand in nginx/caddy in front of a PDS for
+ * app.bsky.unspecced.getAgeAssuranceState ({"lastInitiatedAt": ...,
+ * "status": "assured"}), and the same verdict in the newer
+ * app.bsky.ageassurance shapes (state assured, access full; no regional
+ * rules).  lastInitiatedAt is the account's creation time.
+ */
+static enum xrpc_status
+age_created(struct xrpc_req *req, struct xrpc_res *res, const char **out)
+{
+	struct accountdb_account	acct;
+	enum xrpc_status		st;
+	int				found;
+
+	if ((st = repo_account(req, res, req->auth.did, ACCOUNTDB_TAKENDOWN |
+	    ACCOUNTDB_DEACTIVATED, &acct, &found)) != XRPC_OK)
+		return st;
+	if (!found)
+		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST,
+		    "AccountNotFound", "Account not found");
+	*out = acct.created_at;
+	return XRPC_OK;
+}
+
+static enum xrpc_status
+age_reply(struct xrpc_res *res, json_t *j)
+{
+	enum xrpc_status	st;
+
+	if (j == NULL)
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	st = xrpc_res_json(res, 200, j);
+	json_decref(j);
+	return st;
+}
+
+enum xrpc_status
+app_bsky_unspecced_getAgeAssuranceState(struct xrpc_req *req,
+    struct xrpc_res *res)
+{
+	const char		*created = NULL;
+	enum xrpc_status	 st;
+
+	if ((st = age_created(req, res, &created)) != XRPC_OK)
+		return st;
+	return age_reply(res, json_pack("{s:s, s:s}", "lastInitiatedAt",
+	    created, "status", "assured"));
+}
+
+enum xrpc_status
+app_bsky_unspecced_initAgeAssurance(struct xrpc_req *req,
+    struct xrpc_res *res)
+{
+	char	now[UTIL_ISO_LEN];
+
+	(void)req;
+	util_iso_time(util_now_ms(), now);
+	return age_reply(res, json_pack("{s:s, s:s}", "lastInitiatedAt", now,
+	    "status", "assured"));
+}
+
+enum xrpc_status
+app_bsky_ageassurance_getState(struct xrpc_req *req, struct xrpc_res *res)
+{
+	const char		*created = NULL, *cc = NULL;
+	enum xrpc_status	 st;
+
+	if ((st = xrpc_param_str(req, res, "countryCode", 1, &cc)) !=
+	    XRPC_OK || (st = age_created(req, res, &created)) != XRPC_OK)
+		return st;
+	return age_reply(res, json_pack("{s:{s:s, s:s, s:s}, s:{s:s}}",
+	    "state", "lastInitiatedAt", created, "status", "assured",
+	    "access", "full", "metadata", "accountCreatedAt", created));
+}
+
+enum xrpc_status
+app_bsky_ageassurance_getConfig(struct xrpc_req *req, struct xrpc_res *res)
+{
+	(void)req;
+	return age_reply(res, json_pack("{s:[]}", "regions"));
+}
+
+enum xrpc_status
+app_bsky_ageassurance_begin(struct xrpc_req *req, struct xrpc_res *res)
+{
+	char	now[UTIL_ISO_LEN];
+
+	(void)req;
+	util_iso_time(util_now_ms(), now);
+	return age_reply(res, json_pack("{s:s, s:s, s:s}", "lastInitiatedAt",
+	    now, "status", "assured", "access", "full"));
+}
+
+/* ==== the route table ==================================================== */
+
+#define NEED_APPVIEW	0x1	/* registered only with PDS_BSKY_APP_VIEW_URL */
+#define NEED_AGE	0x2	/* registered only with PDS_AGE_ASSURANCE_LOCAL */
+
+static const struct {
+	struct xrpc_route	r;
+	unsigned		need;
+} appbsky_routes[] = {
+	{ { "app.bsky.actor.getPreferences", XRPC_QUERY, XRPC_AUTH_ACCESS,
+	    XRPC_F_TAKENDOWN_OK, XRPC_BODY_NONE, NULL,
+	    app_bsky_actor_getPreferences }, NEED_APPVIEW },
+	{ { "app.bsky.actor.getProfile", XRPC_QUERY, XRPC_AUTH_ACCESS, 0,
+	    XRPC_BODY_NONE, NULL, app_bsky_actor_raw_profile }, NEED_APPVIEW },
+	{ { "app.bsky.actor.getProfiles", XRPC_QUERY, XRPC_AUTH_ACCESS, 0,
+	    XRPC_BODY_NONE, NULL, app_bsky_actor_raw_profile }, NEED_APPVIEW },
+	{ { "app.bsky.actor.putPreferences", XRPC_PROCEDURE, XRPC_AUTH_ACCESS,
+	    XRPC_F_CHECK_TAKEDOWN, XRPC_BODY_JSON, JSON_TYPE,
+	    app_bsky_actor_putPreferences }, NEED_APPVIEW },
+	{ { "app.bsky.ageassurance.begin", XRPC_PROCEDURE, XRPC_AUTH_ACCESS,
+	    0, XRPC_BODY_JSON, JSON_TYPE, app_bsky_ageassurance_begin },
+	    NEED_AGE },
+	{ { "app.bsky.ageassurance.getConfig", XRPC_QUERY, XRPC_AUTH_ACCESS, 0,
+	    XRPC_BODY_NONE, NULL, app_bsky_ageassurance_getConfig },
+	    NEED_AGE },
+	{ { "app.bsky.ageassurance.getState", XRPC_QUERY, XRPC_AUTH_ACCESS, 0,
+	    XRPC_BODY_NONE, NULL, app_bsky_ageassurance_getState }, NEED_AGE },
+	{ { "app.bsky.feed.getActorLikes", XRPC_QUERY, XRPC_AUTH_ACCESS, 0,
+	    XRPC_BODY_NONE, NULL, app_bsky_raw_pipethrough }, NEED_APPVIEW },
+	{ { "app.bsky.feed.getAuthorFeed", XRPC_QUERY, XRPC_AUTH_ACCESS, 0,
+	    XRPC_BODY_NONE, NULL, app_bsky_raw_pipethrough }, NEED_APPVIEW },
+	{ { "app.bsky.feed.getFeed", XRPC_QUERY, XRPC_AUTH_ACCESS, 0,
+	    XRPC_BODY_NONE, NULL, app_bsky_feed_getFeed }, NEED_APPVIEW },
+	{ { "app.bsky.feed.getPostThread", XRPC_QUERY, XRPC_AUTH_ACCESS, 0,
+	    XRPC_BODY_NONE, NULL, app_bsky_raw_pipethrough }, NEED_APPVIEW },
+	{ { "app.bsky.feed.getTimeline", XRPC_QUERY, XRPC_AUTH_ACCESS, 0,
+	    XRPC_BODY_NONE, NULL, app_bsky_raw_pipethrough }, NEED_APPVIEW },
+	{ { "app.bsky.notification.registerPush", XRPC_PROCEDURE,
+	    XRPC_AUTH_ACCESS, XRPC_F_SIGNUP_QUEUED_OK, XRPC_BODY_JSON,
+	    JSON_TYPE, app_bsky_notification_registerPush }, NEED_APPVIEW },
+	{ { "app.bsky.notification.unregisterPush", XRPC_PROCEDURE,
+	    XRPC_AUTH_ACCESS, XRPC_F_SIGNUP_QUEUED_OK, XRPC_BODY_JSON,
+	    JSON_TYPE, app_bsky_notification_unregisterPush }, NEED_APPVIEW },
+	{ { "app.bsky.unspecced.getAgeAssuranceState", XRPC_QUERY,
+	    XRPC_AUTH_ACCESS, 0, XRPC_BODY_NONE, NULL,
+	    app_bsky_unspecced_getAgeAssuranceState }, NEED_AGE },
+	{ { "app.bsky.unspecced.initAgeAssurance", XRPC_PROCEDURE,
+	    XRPC_AUTH_ACCESS, 0, XRPC_BODY_JSON, JSON_TYPE,
+	    app_bsky_unspecced_initAgeAssurance }, NEED_AGE },
+	{ { "com.atproto.server.getServiceAuth", XRPC_QUERY, XRPC_AUTH_ACCESS,
+	    XRPC_F_TAKENDOWN_OK, XRPC_BODY_NONE, NULL,
+	    com_atproto_server_getServiceAuth }, 0 },
+};
+
+const struct xrpc_route *
+appbsky_route_find(const struct pds_config *cfg, const char *nsid)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(appbsky_routes) / sizeof(appbsky_routes[0]);
+	    i++) {
+		if (strcmp(appbsky_routes[i].r.nsid, nsid) != 0)
+			continue;
+		if ((appbsky_routes[i].need & NEED_APPVIEW) &&
+		    (cfg->appview_url == NULL || cfg->appview_did == NULL))
+			return NULL;
+		if ((appbsky_routes[i].need & NEED_AGE) &&
+		    !cfg->age_assurance_local)
+			return NULL;
+		return &appbsky_routes[i].r;
+	}
+	return NULL;
+}
+
+enum xrpc_status
+appbsky_dispatch(struct xrpc_req *req, struct xrpc_res *res,
+    const struct xrpc_route *r)
+{
+	enum xrpc_status	st;
+	int			get;
+
+	/* as dispatch.c does for the main table */
+	get = req->method == XRPC_M_GET || req->method == XRPC_M_HEAD;
+	if (r->kind == XRPC_QUERY ? !get : req->method != XRPC_M_POST)
+		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
+		    "Incorrect HTTP method (%s) expected %s", req->method_str,
+		    r->kind == XRPC_QUERY ? "GET" : "POST");
+	req->route = r;
+	if ((st = xrpc_auth_check(req, res, r->auth, r->flags)) != XRPC_OK ||
+	    (st = xrpc_input(req, res)) != XRPC_OK)
+		return st;
+	return r->fn(req, res);
+}
