@@ -359,8 +359,11 @@ mt_temp_files(const struct mt_blob_opts *o, struct mt_blob_stats *st,
 			st->temp_files++;
 	}
 	(void)closedir(d);
-	if (!o->dry_run)
-		(void)rmdir(dir);	/* only when empty */
+	/* Only a DID without an account loses its (empty) directory: the
+	 * PDS creates <tmp>/<did> and then the file in it, so removing a
+	 * live account's directory in between fails that upload. */
+	if (!o->dry_run && db == NULL)
+		(void)rmdir(dir);
 	return rc;
 }
 
