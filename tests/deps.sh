@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # bootstrap `npm ci`; the tests run on the Node 22 it installs.
 PKGS="build-essential pkg-config clang libfcgi-dev spawn-fcgi libsqlite3-dev
 sqlite3 libsecp256k1-dev libssl-dev libjansson-dev libcurl4-openssl-dev nginx
-caddy lighttpd rclone curl jq ca-certificates openssl systemd wrk nodejs npm"
+caddy lighttpd rclone curl jq ca-certificates openssl systemd wrk valgrind nodejs npm"
 
 missing=""
 for p in $PKGS; do
