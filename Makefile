@@ -96,6 +96,22 @@ UNIT_TESTS += keys jwt
 FUZZ_TARGETS += jwt didkey
 TEST_TOOLS += crypto
 
+# == core: lexicon validation ==
+CORE_SRCS += fcgi/core/lexicon.c fcgi/core/lexcompile.c fcgi/core/lexvalid.c \
+	fcgi/core/lexicons.gen.c fcgi/core/grapheme.c fcgi/core/grapheme_tab.c
+UNIT_TESTS += lexicon
+FUZZ_TARGETS += lexicon
+TEST_TOOLS += lexicon
+# `make lexicons` regenerates the committed fcgi/core/lexicons.gen.c from
+# fcgi/core/lexicons/*.json (see fcgi/core/lexicons/README.md).
+.PHONY: lexicons
+lexicons: $(O)/fcgi/core/lexicons/lexgen
+	$(O)/fcgi/core/lexicons/lexgen $(sort $(wildcard \
+		fcgi/core/lexicons/*.json)) > fcgi/core/lexicons.gen.c
+$(O)/fcgi/core/lexicons/lexgen: fcgi/core/lexicons/lexgen.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS)
+
 # == core: configuration ==
 CORE_SRCS += fcgi/core/config.c fcgi/xrpc/xrpc_parse.c
 UNIT_TESTS += config
@@ -111,9 +127,9 @@ TEST_TOOLS += repo
 # == store: databases, actor stores, sequencer, blobs ==
 CORE_SRCS += fcgi/store/actorstore.c fcgi/store/actorread.c \
 	fcgi/store/blobstore.c fcgi/store/mimesniff.c fcgi/store/seqevt.c \
-	fcgi/store/repowrite.c fcgi/store/storectx.c fcgi/store/prepare.c \
-	fcgi/store/lexicon.c fcgi/store/lexdata.c
+	fcgi/store/repowrite.c fcgi/store/storectx.c fcgi/store/prepare.c
 UNIT_TESTS += actorstore
+FUZZ_TARGETS += record
 CORE_SRCS += fcgi/store/db.c
 UNIT_TESTS += db
 CORE_SRCS += fcgi/store/seqdb.c
@@ -122,7 +138,17 @@ TEST_TOOLS += seq
 # accounts: passwords, account.sqlite, did_cache.sqlite, PLC, resolution
 CORE_SRCS += fcgi/core/password.c fcgi/core/fetch.c fcgi/core/plc.c \
 	fcgi/core/resolve.c fcgi/store/accountdb.c fcgi/store/didcache.c
-UNIT_TESTS += password plc
+UNIT_TESTS += password plc accountdb
+FUZZ_TARGETS += identity
+# proxy: service-auth JWTs, upstream parsing and SSRF policy
+CORE_SRCS += fcgi/core/svcauth.c fcgi/core/upstream.c
+UNIT_TESTS += proxy
+FUZZ_TARGETS += upstream
+TEST_TOOLS += svcauth
+# admin: SMTP mailer, shared rate-limit counters, admin/invite/email queries
+CORE_SRCS += fcgi/core/mailer.c fcgi/store/ratelimit.c fcgi/store/admindb.c
+UNIT_TESTS += mailer ratelimit
+FUZZ_TARGETS += mailer
 
 # == pds-fcgi: pre-fork master, worker, XRPC ==
 SERVER_SRCS += fcgi/xrpc/h_repo.c fcgi/xrpc/h_sync.c
@@ -135,6 +161,13 @@ UNIT_TESTS += xrpc
 SERVER_SRCS += fcgi/xrpc/acct_util.c fcgi/xrpc/acct_repo.c \
 	fcgi/xrpc/acct_reserved.c fcgi/xrpc/h_server_account.c \
 	fcgi/xrpc/h_server_session.c fcgi/xrpc/h_identity.c
+# proxy: the catch-all, pipethrough, app.bsky local routes, getServiceAuth
+SERVER_SRCS += fcgi/xrpc/proxy.c fcgi/xrpc/proxy_http.c \
+	fcgi/xrpc/h_appbsky.c fcgi/xrpc/h_svcauth.c
+# admin: email flows, invites, admin API, moderator auth, rate limits
+SERVER_SRCS += fcgi/xrpc/admin_util.c fcgi/xrpc/admin_auth.c \
+	fcgi/xrpc/ratelimits.c fcgi/xrpc/h_admin.c fcgi/xrpc/h_server_email.c \
+	fcgi/xrpc/h_server_invite.c
 # test_xrpc also links the pds-fcgi objects (all but main.o) and libfcgi;
 # the list is expanded at link time, so rows added to SERVER_SRCS later
 # in this file are included.  `private` keeps it off the prerequisites.
@@ -271,6 +304,12 @@ test: $(if $(PDS_SKIP_DEPS),,deps) all $(UNIT_BINS) $(REPLAY_BINS) $(TOOL_BINS)
 
 unit: all $(UNIT_BINS)
 	tests/run-unit.sh $(UNIT_BINS)
+
+# Every unit test under valgrind memcheck; suppressions (library noise
+# only) in tests/unit/valgrind.supp.  Not with SANITIZE.
+.PHONY: valgrind
+valgrind: all $(UNIT_BINS)
+	tests/run-valgrind.sh $(UNIT_BINS)
 
 fuzz-replay: $(REPLAY_BINS)
 	tests/run-fuzz-replay.sh $(REPLAY_BINS)

@@ -237,9 +237,36 @@
 #define LIM_RL_SLOTS		65536		/* counters in the shared table
 						 * (32 bytes each: a 2 MiB file) */
 #define LIM_RL_PROBE		64		/* slots probed per key */
-#define LIM_RL_KEY		2048		/* key bytes hashed (longer keys
-						 * are hashed whole; this bounds
-						 * what is copied) */
 #define LIM_RL_BUCKETS		4		/* limits applied to one request */
+
+/* ---- Lexicon schemas and record validation (lexicon.h) ------------ */
+#define LIM_LEXICON_DOC		(512u << 10)	/* bytes of one Lexicon document
+						 * (largest official ~60 KB) */
+#define LIM_LEXICON_NEST	32		/* inline object/array nesting in a
+						 * schema */
+#define LIM_LEXICON_POOL	(64u << 20)	/* bytes of one compiled set */
+#define LIM_LEXICON_STEPS	(2 * LIM_CBOR_DEPTH + 16) /* nested schema
+						 * steps while validating (a ref
+						 * is one; data depth bounds it) */
+#define LIM_LEXICON_PREVIEW	256		/* UTF-16 units of a string shown
+						 * in a message (lex-schema
+						 * STRING_PREVIEW_MAX_LENGTH) */
+
+/* ---- app view proxy, service auth (reference-pds.md b, f) --------- */
+#define LIM_PROXY_ERR_BODY	(64u << 10)	/* bytes of an upstream error body
+						 * read for its {error, message}
+						 * (ours; the rest is dropped) */
+#define LIM_PROXY_BUFFERED	(1u << 20)	/* an upstream answer the PDS reads
+						 * itself (getFeedGenerator, push
+						 * registration) (ours) */
+#define LIM_RAW_BUFFER		(10u << 20)	/* a read-after-write answer kept
+						 * to merge local records into
+						 * (reference: 10 MiB) */
+#define LIM_RAW_RECORDS		10		/* local records merged (getRecords-
+						 * SinceRev limit) */
+#define LIM_PROXY_RETRY_MIN_MS	500		/* first retry delay, ms (undici
+						 * RetryHandler minTimeout) */
+#define LIM_PROXY_RETRY_MAX_MS	30000		/* retry delay ceiling, ms
+						 * (maxTimeout) */
 
 #endif /* PDS_LIMITS_H */

@@ -245,6 +245,12 @@ tid_fini(void)
 	tid_st.pid = 0;		/* fallback draws a fresh clock id */
 }
 
+int
+tid_is_shared(void)
+{
+	return tid_st.shm != NULL;
+}
+
 /* The `last` word in use: the shared one, or this process's (drawing a
  * fallback clock id first if this process has none yet). */
 static uint64_t *

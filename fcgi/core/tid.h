@@ -54,6 +54,11 @@ int	tid_cmp(uint64_t a, uint64_t b);
 int	tid_init(const char *state_path);
 /* Unmaps the shared state (generation falls back to process-local). */
 void	tid_fini(void);
+/* Returns 1 when generation uses the shared state: set up by tid_init()
+ * in this process, or inherited from the process that forked it (the
+ * MAP_SHARED mapping survives fork(), so a master's workers share it
+ * without calling tid_init()); 0 in fallback mode. */
+int	tid_is_shared(void);
 /* Sets *out to a fresh TID value: greater than every TID this process
  * issued before and (in shared mode) than every TID any process sharing
  * the state file issued; its microseconds are the wall clock's unless

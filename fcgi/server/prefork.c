@@ -11,6 +11,10 @@
  * finishes its request and exits, stragglers are re-signalled every
  * LIM_RESIGNAL_MS and killed after LIM_DRAIN_MS.
  *
+ * Before the first fork (and again after a reload) the master maps the
+ * data directory's TID state, so that every worker inherits it
+ * (storectx_tid_init(), tid.h).
+ *
  * Signal handlers only set flags and poke a self-pipe; all the work is
  * done in the loop.
  */
@@ -26,6 +30,7 @@
 #include "log.h"
 #include "pds_limits.h"
 #include "server.h"
+#include "storectx.h"
 #include "util.h"
 
 #define PF_SLOTS	(2 * LIM_WORKERS_MAX)	/* old + new during a reload */
@@ -257,6 +262,7 @@ pf_reload_config(struct pf_state *s)
 		    "only on restart");
 	config_free(s->o->cfg);
 	s->o->cfg = c;
+	(void)storectx_tid_init(c);	/* for the workers forked from now */
 	s->gen++;
 	s->target = s->o->workers > 0 ? s->o->workers : c->workers;
 	s->rolling = 1;
@@ -419,6 +425,7 @@ prefork_run(struct prefork_opts *o)
 	s->o = o;
 	s->gen = 1;
 	s->target = o->workers > 0 ? o->workers : o->cfg->workers;
+	(void)storectx_tid_init(o->cfg);	/* inherited by every worker */
 	log_info("master: starting %lld worker(s)", (long long)s->target);
 	for (;;) {
 		now = util_now_ms();

@@ -12,19 +12,12 @@
 /* Binds text params (NULL: SQL NULL) from 1 and optionally an integer
  * after them.  Returns 0 or -1 (st released). */
 static int
-bind_all(sqlite3_stmt *st, const char *const *v, int n, int has_int,
-    int64_t iv)
+bind_all(struct db *db, sqlite3_stmt *st, const char *const *v, int n,
+    int has_int, int64_t iv)
 {
-	int	i, rc = SQLITE_OK;
-
-	if (st == NULL)
+	if (db_bind_strs(db, st, v, n) == -1)
 		return -1;
-	for (i = 0; i < n && rc == SQLITE_OK; i++)
-		rc = v[i] != NULL ? sqlite3_bind_text(st, i + 1, v[i], -1,
-		    SQLITE_STATIC) : sqlite3_bind_null(st, i + 1);
-	if (rc == SQLITE_OK && has_int)
-		rc = sqlite3_bind_int64(st, n + 1, iv);
-	if (rc != SQLITE_OK) {
+	if (has_int && sqlite3_bind_int64(st, n + 1, iv) != SQLITE_OK) {
 		db_stmt_done(st);
 		return -1;
 	}
@@ -103,7 +96,7 @@ ar_record_get(struct actorstore *s, const char *uri, const char *cid,
 	    "SELECT record.uri, record.cid, repo_block.content, "
 	    "record.takedownRef IS NOT NULL FROM record INNER JOIN repo_block "
 	    "ON repo_block.cid = record.cid WHERE record.uri = ?1");
-	if (bind_all(st, v, cid != NULL ? 2 : 1, 0, 0) == -1)
+	if (bind_all(db, st, v, cid != NULL ? 2 : 1, 0, 0) == -1)
 		return -1;
 	if ((n = rows_each(db, st, rec_each, &c)) == -1)
 		return -1;
@@ -138,7 +131,7 @@ ar_records_list(struct actorstore *s, const char *collection, long limit,
 	sqlite3_stmt	*st;
 
 	st = db_stmt_get(db, sql[reverse != 0][cursor != NULL]);
-	if (bind_all(st, v, cursor != NULL ? 2 : 1, 1, limit) == -1)
+	if (bind_all(db, st, v, cursor != NULL ? 2 : 1, 1, limit) == -1)
 		return -1;
 	return rows_each(db, st, rec_each, &c);
 }
@@ -205,7 +198,7 @@ ar_blob_get(struct actorstore *s, const char *cid, ar_blob_fn fn, void *arg)
 
 	st = db_stmt_get(db, "SELECT cid, mimeType, size, tempKey IS NOT "
 	    "NULL, takedownRef IS NOT NULL FROM blob WHERE cid = ?1");
-	if (bind_all(st, v, 1, 0, 0) == -1)
+	if (bind_all(db, st, v, 1, 0, 0) == -1)
 		return -1;
 	if ((n = rows_each(db, st, blob_each, &c)) == -1)
 		return -1;
@@ -242,7 +235,7 @@ ar_blobs_list(struct actorstore *s, const char *since, const char *cursor,
 	if (cursor != NULL)
 		v[n++] = cursor;
 	st = db_stmt_get(db, sql[since != NULL][cursor != NULL]);
-	if (bind_all(st, v, n, 1, limit) == -1)
+	if (bind_all(db, st, v, n, 1, limit) == -1)
 		return -1;
 	return rows_each(db, st, str_each, &c);
 }
@@ -278,7 +271,7 @@ ar_blobs_missing(struct actorstore *s, const char *cursor, long limit,
 	    "SELECT blobCid, min(recordUri) FROM record_blob WHERE NOT EXISTS "
 	    "(SELECT 1 FROM blob WHERE blob.cid = record_blob.blobCid) "
 	    "GROUP BY blobCid ORDER BY blobCid ASC LIMIT ?1");
-	if (bind_all(st, v, cursor != NULL ? 1 : 0, 1, limit) == -1)
+	if (bind_all(db, st, v, cursor != NULL ? 1 : 0, 1, limit) == -1)
 		return -1;
 	return rows_each(db, st, missing_each, &c);
 }
@@ -297,7 +290,7 @@ ar_blob_track(struct actorstore *s, const struct cid *cid, const char *mime,
 	cid_format(cid, cs);
 	st = db_stmt_get(db, "SELECT 1 FROM blob WHERE cid = ?1 AND "
 	    "takedownRef IS NOT NULL");
-	if (bind_all(st, v, 1, 0, 0) == -1)
+	if (bind_all(db, st, v, 1, 0, 0) == -1)
 		return -1;
 	rc = db_step(db, st);
 	db_stmt_done(st);
@@ -371,7 +364,7 @@ ar_blocks_stream(struct actorstore *s, const char *since, ar_root_fn root_fn,
 	    "repoRev DESC, cid DESC" :
 	    "SELECT cid, content FROM repo_block ORDER BY repoRev DESC, cid "
 	    "DESC");
-	if (bind_all(st, v, since != NULL ? 1 : 0, 0, 0) == -1)
+	if (bind_all(db, st, v, since != NULL ? 1 : 0, 0, 0) == -1)
 		goto out;
 	n = rows_each(db, st, block_each, &c);
 out:

@@ -153,13 +153,12 @@ store_db_open(const char *path, int flags, int create, struct db **out)
 		dflags |= DB_WAL_NOAUTO;
 	if (!create)
 		dflags |= DB_NOCREATE;
+	/* db_open() sets WAL with synchronous = NORMAL, as the reference's
+	 * better-sqlite3 build runs (SQLITE_DEFAULT_WAL_SYNCHRONOUS=1). */
 	if (db_open(path, dflags, out) == -1)
 		return -1;
-	/* synchronous = NORMAL: in WAL mode the reference's better-sqlite3
-	 * build runs this way (SQLITE_DEFAULT_WAL_SYNCHRONOUS=1): a commit is
-	 * durable against a crash of the process, and no fsync per commit. */
-	(void)snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d; "
-	    "PRAGMA synchronous = NORMAL", LIM_ACTOR_DB_CACHE_KIB);
+	(void)snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d",
+	    LIM_ACTOR_DB_CACHE_KIB);
 	if (db_exec(*out, sql) == -1) {
 		db_close(*out);
 		*out = NULL;
@@ -174,22 +173,16 @@ int
 actorstore_block_get(struct actorstore *s, const struct cid *c,
     struct buf *out)
 {
-	struct db	*db = actorstore_db(s);
 	sqlite3_stmt	*st;
 	const void	*p;
 	char		 cs[CID_STR_LEN];
+	const char	*v[1] = { cs };
 	int		 rc, n;
 
 	buf_reset(out);
 	cid_format(c, cs);
-	st = db_stmt_get(db, "SELECT content FROM repo_block WHERE cid = ?1");
-	if (st == NULL)
-		return -1;
-	if (sqlite3_bind_text(st, 1, cs, -1, SQLITE_STATIC) != SQLITE_OK) {
-		db_stmt_done(st);
-		return -1;
-	}
-	if ((rc = db_step(db, st)) == 1) {
+	if ((rc = db_query_strs(actorstore_db(s), "SELECT content FROM "
+	    "repo_block WHERE cid = ?1", v, 1, &st)) == 1) {
 		p = sqlite3_column_blob(st, 0);
 		n = sqlite3_column_bytes(st, 0);
 		if (n > 0 && (p == NULL || buf_append(out, p, (size_t)n) == -1))
@@ -227,24 +220,27 @@ actorstore_block_put(struct actorstore *s, const struct cid *c,
 }
 
 int
+actorstore_blocks_put(struct actorstore *s, const struct repo_commit *rc)
+{
+	const struct cid	*c;
+	const uint8_t		*p;
+	size_t			 i, len;
+
+	for (i = 0; blockmap_next(&rc->new_blocks, &i, &c, &p, &len);)
+		if (actorstore_block_put(s, c, p, len, rc->rev) == -1)
+			return -1;
+	return 0;
+}
+
+int
 actorstore_block_delete(struct actorstore *s, const struct cid *c)
 {
-	struct db	*db = actorstore_db(s);
-	sqlite3_stmt	*st;
 	char		 cs[CID_STR_LEN];
-	int		 rc;
+	const char	*v[1] = { cs };
 
 	cid_format(c, cs);
-	st = db_stmt_get(db, "DELETE FROM repo_block WHERE cid = ?1");
-	if (st == NULL)
-		return -1;
-	if (sqlite3_bind_text(st, 1, cs, -1, SQLITE_STATIC) != SQLITE_OK) {
-		db_stmt_done(st);
-		return -1;
-	}
-	rc = db_step(db, st);
-	db_stmt_done(st);
-	return rc == -1 ? -1 : 0;
+	return db_exec_strs(actorstore_db(s), "DELETE FROM repo_block WHERE "
+	    "cid = ?1", v, 1) == -1 ? -1 : 0;
 }
 
 /* struct mst_source adapter: 0 found, 1 absent, -1 error. */
@@ -294,30 +290,15 @@ int
 actorstore_root_set(struct actorstore *s, const struct cid *cid,
     const char *rev)
 {
-	struct db	*db = actorstore_db(s);
-	sqlite3_stmt	*st;
 	char		 cs[CID_STR_LEN], now[UTIL_ISO_LEN];
-	int		 rc;
+	const char	*v[4] = { actorstore_did(s), cs, rev, now };
 
 	cid_format(cid, cs);
 	util_iso_time(util_now_ms(), now);
-	st = db_stmt_get(db, "INSERT INTO repo_root (did, cid, rev, "
-	    "indexedAt) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (did) DO UPDATE "
-	    "SET cid = excluded.cid, rev = excluded.rev, indexedAt = "
-	    "excluded.indexedAt");
-	if (st == NULL)
-		return -1;
-	if (sqlite3_bind_text(st, 1, actorstore_did(s), -1, SQLITE_STATIC) !=
-	    SQLITE_OK || sqlite3_bind_text(st, 2, cs, -1, SQLITE_STATIC) !=
-	    SQLITE_OK || sqlite3_bind_text(st, 3, rev, -1, SQLITE_STATIC) !=
-	    SQLITE_OK || sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC) !=
-	    SQLITE_OK) {
-		db_stmt_done(st);
-		return -1;
-	}
-	rc = db_step(db, st);
-	db_stmt_done(st);
-	return rc == -1 ? -1 : 0;
+	return db_exec_strs(actorstore_db(s), "INSERT INTO repo_root (did, "
+	    "cid, rev, indexedAt) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (did) DO "
+	    "UPDATE SET cid = excluded.cid, rev = excluded.rev, indexedAt = "
+	    "excluded.indexedAt", v, 4) == -1 ? -1 : 0;
 }
 
 /* ==== one store =============================================================== */
@@ -634,13 +615,8 @@ key_file_write(const char *dir, const struct key *k)
 static int
 genesis_store(struct actorstore *s, const struct repo_commit *rc)
 {
-	const struct cid	*c;
-	const uint8_t		*p;
-	size_t			 i, len;
-
-	for (i = 0; blockmap_next(&rc->new_blocks, &i, &c, &p, &len);)
-		if (actorstore_block_put(s, c, p, len, rc->rev) == -1)
-			return -1;
+	if (actorstore_blocks_put(s, rc) == -1)
+		return -1;
 	return actorstore_root_set(s, &rc->cid, rc->rev);
 }
 

@@ -37,6 +37,7 @@
 #include "tid.h"
 
 struct db;
+struct repo_commit;
 struct actorstore;
 struct actorstore_cache;
 
@@ -136,6 +137,10 @@ int	actorstore_block_get(struct actorstore *s, const struct cid *c,
  * Returns 0 or -1. */
 int	actorstore_block_put(struct actorstore *s, const struct cid *c,
 	    const void *p, size_t len, const char *rev);
+/* Inserts every new block of commit rc (rc->new_blocks) under repoRev
+ * rc->rev.  Returns 0 or -1. */
+int	actorstore_blocks_put(struct actorstore *s,
+	    const struct repo_commit *rc);
 /* Deletes block c.  Returns 0 or -1. */
 int	actorstore_block_delete(struct actorstore *s, const struct cid *c);
 /* Takes (blocking) / releases the store's write lock: an flock(2) on its

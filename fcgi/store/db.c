@@ -248,6 +248,67 @@ db_reset_all(struct db *db)
 			db_stmt_done(db->cache[i].stmt);
 }
 
+/* ---- statements with text parameters ---------------------------------- */
+
+int
+db_bind_strs(struct db *db, sqlite3_stmt *st, const char *const *v, int n)
+{
+	int	i, rc;
+
+	if (st == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		rc = v[i] != NULL ? sqlite3_bind_text(st, i + 1, v[i], -1,
+		    SQLITE_STATIC) : sqlite3_bind_null(st, i + 1);
+		if (rc != SQLITE_OK) {
+			db_log_err(db, __func__, "bind");
+			db_stmt_done(st);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+sqlite3_stmt *
+db_prepare_strs(struct db *db, const char *sql, const char *const *v, int n)
+{
+	sqlite3_stmt	*st = db_stmt_get(db, sql);
+
+	return db_bind_strs(db, st, v, n) == -1 ? NULL : st;
+}
+
+int
+db_query_strs(struct db *db, const char *sql, const char *const *v, int n,
+    sqlite3_stmt **out)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	*out = NULL;
+	if ((st = db_prepare_strs(db, sql, v, n)) == NULL)
+		return -1;
+	if ((rc = db_step(db, st)) == 1)
+		*out = st;
+	else
+		db_stmt_done(st);
+	return rc;
+}
+
+int
+db_exec_strs(struct db *db, const char *sql, const char *const *v, int n)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((rc = db_query_strs(db, sql, v, n, &st)) == 1) {
+		log_error("%s: %s: statement returned a row", __func__,
+		    db->path);
+		db_stmt_done(st);
+		return -1;
+	}
+	return rc == -1 ? -1 : sqlite3_changes(db->h);
+}
+
 /* ---- transactions ------------------------------------------------------ */
 
 static void
@@ -306,18 +367,12 @@ db_rollback(struct db *db)
 int
 db_table_exists(struct db *db, const char *name)
 {
+	const char	*v[1] = { name };
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	st = db_stmt_get(db, "SELECT 1 FROM sqlite_master "
-	    "WHERE type = 'table' AND name = ?1");
-	if (st == NULL)
-		return -1;
-	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
-		db_log_err(db, __func__, "bind");
-		return -1;
-	}
-	rc = db_step(db, st);
+	rc = db_query_strs(db, "SELECT 1 FROM sqlite_master "
+	    "WHERE type = 'table' AND name = ?1", v, 1, &st);
 	db_stmt_done(st);
 	return rc;
 }
@@ -370,24 +425,12 @@ db_mig_executed(struct db *db, const struct db_migration *m, size_t n,
 static int
 db_mig_record(struct db *db, const char *name)
 {
-	sqlite3_stmt	*st;
 	char		 ts[UTIL_ISO_LEN];
-	int		 rc;
+	const char	*v[2] = { name, ts };
 
 	util_iso_time(util_now_ms(), ts);
-	st = db_stmt_get(db, "INSERT INTO \"kysely_migration\" "
-	    "(\"name\", \"timestamp\") VALUES (?1, ?2)");
-	if (st == NULL)
-		return -1;
-	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC) != SQLITE_OK) {
-		db_log_err(db, __func__, "bind");
-		db_stmt_done(st);
-		return -1;
-	}
-	rc = db_step(db, st);
-	db_stmt_done(st);
-	return rc;
+	return db_exec_strs(db, "INSERT INTO \"kysely_migration\" "
+	    "(\"name\", \"timestamp\") VALUES (?1, ?2)", v, 2) == -1 ? -1 : 0;
 }
 
 int

@@ -64,6 +64,28 @@ void	db_stmt_done(sqlite3_stmt *);
  * after each request so no read snapshot outlives the request. */
 void	db_reset_all(struct db *);
 
+/* Text parameters: v[0..n) are bound to ?1..?n (a NULL entry binds SQL
+ * NULL).  The strings are not copied: they must stay valid until the
+ * statement is released. */
+/* Binds v to st, a statement from db_stmt_get() (NULL is accepted: a
+ * failed db_stmt_get).  Returns 0, or -1 with st released. */
+int	db_bind_strs(struct db *, sqlite3_stmt *st, const char *const *v,
+	    int n);
+/* The cached statement for sql (db_stmt_get) with v bound; release it
+ * with db_stmt_done().  Returns NULL on error (nothing to release). */
+sqlite3_stmt *db_prepare_strs(struct db *, const char *sql,
+	    const char *const *v, int n);
+/* db_prepare_strs() and the first step.  Returns 1 with *out on the first
+ * row (read it, db_step() on, then db_stmt_done()), 0 when there is no
+ * row, or -1; on 0 and -1 the statement is released and *out is NULL. */
+int	db_query_strs(struct db *, const char *sql, const char *const *v,
+	    int n, sqlite3_stmt **out);
+/* Runs sql, which returns no row, with v bound.  Returns the number of
+ * rows it changed (sqlite3_changes), or -1 (a returned row is an error
+ * too). */
+int	db_exec_strs(struct db *, const char *sql, const char *const *v,
+	    int n);
+
 /* Transactions.  db_begin_immediate() takes the write lock at once;
  * when SQLite still reports SQLITE_BUSY after the busy timeout it sleeps
  * and retries (LIM_DB_BEGIN_TRIES attempts, LIM_DB_BEGIN_SLEEP_MS

@@ -57,9 +57,12 @@ blobs_push(struct prep_blobs *b, const struct cbor_val *m)
 	memset(v, 0, sizeof(*v));
 	v->cid = ref->u.link;
 	v->size = sz->u.i;
+	/* mimelen: a NUL inside must not make it equal to the stored
+	 * type (blob_verify compares all of it). */
 	if ((v->mime = arena_strndup(b->a, (const char *)mt->u.s.p,
 	    mt->u.s.len)) == NULL)
 		return -1;
+	v->mimelen = mt->u.s.len;
 	b->maps[b->n++] = m;
 	return 0;
 }

@@ -4,9 +4,10 @@
  * the #commit event survives a crash (seq_pending).
  *
  * Owns the SQL that changes an actor store (record, backlink, blob,
- * record_blob, seq_pending; repo_block through actorstore.c) and the
- * append of #commit rows to repo_seq.  Does not own record preparation
- * (prepare.c), the MST (repo.h) or blob files (blobstore.c).
+ * record_blob, seq_pending; repo_block through actorstore.c) and when a
+ * #commit row is appended to repo_seq (through seqdb.h, never twice).
+ * Does not own record preparation (prepare.c), the MST (repo.h) or blob
+ * files (blobstore.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,21 @@ struct rw_txn {
 	size_t			 gonecap;
 };
 
+/* Sets up the state of one call on store s. */
+static void
+rw_txn_init(struct rw_txn *t, struct storectx *ctx, struct actorstore *s,
+    struct arena *a, struct rw_error *err)
+{
+	memset(t, 0, sizeof(*t));
+	t->ctx = ctx;
+	t->s = s;
+	t->db = actorstore_db(s);
+	t->did = actorstore_did(s);
+	t->a = a;
+	t->err = err;
+	util_iso_time(util_now_ms(), t->now);
+}
+
 /* ==== errors ============================================================== */
 
 static int
@@ -70,41 +86,7 @@ rw_internal(struct rw_txn *t, const char *func, const char *what)
 	return rw_fail(t->err, 500, NULL, "Internal Server Error");
 }
 
-/* ==== small SQL helpers ==================================================== */
-
-/* Binds text params 1..n (NULL binds SQL NULL) and steps once.  Returns
- * 1 (row; the caller reads it and calls db_stmt_done), 0 (done, stmt
- * released) or -1 (released). */
-static int
-sql_run(struct db *db, sqlite3_stmt *st, const char *const *v, int n)
-{
-	int	i, rc;
-
-	if (st == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		rc = v[i] != NULL ? sqlite3_bind_text(st, i + 1, v[i], -1,
-		    SQLITE_STATIC) : sqlite3_bind_null(st, i + 1);
-		if (rc != SQLITE_OK) {
-			db_stmt_done(st);
-			return -1;
-		}
-	}
-	if ((rc = db_step(db, st)) != 1)
-		db_stmt_done(st);
-	return rc;
-}
-
-/* Runs a statement of text params that returns no row.  0 or -1. */
-static int
-sql_exec1(struct db *db, const char *sql, const char *const *v, int n)
-{
-	int	rc = sql_run(db, db_stmt_get(db, sql), v, n);
-
-	if (rc == 1)
-		return -1;	/* the callers' statements return no rows */
-	return rc;
-}
+/* ==== record lookups ==================================================== */
 
 /* The current CID of record uri (soft-deleted included).  1 / 0 / -1. */
 static int
@@ -115,8 +97,8 @@ record_cid_get(struct db *db, const char *uri, struct cid *out)
 	const char	*cs;
 	int		 rc;
 
-	st = db_stmt_get(db, "SELECT cid FROM record WHERE uri = ?1");
-	if ((rc = sql_run(db, st, v, 1)) != 1)
+	if ((rc = db_query_strs(db, "SELECT cid FROM record WHERE uri = ?1",
+	    v, 1, &st)) != 1)
 		return rc;
 	cs = (const char *)sqlite3_column_text(st, 0);
 	if (cs == NULL || cid_parse_str(out, cs, strlen(cs)) == -1)
@@ -127,66 +109,27 @@ record_cid_get(struct db *db, const char *uri, struct cid *out)
 
 /* ==== sequencing and seq_pending ============================================= */
 
-/* The rev of did's last #commit in repo_seq into rev.  1 / 0 / -1. */
+/* seqdb_last() callback: the rev of a #commit body into arg. */
 static int
-last_append_rev(struct storectx *ctx, const char *did, char rev[TID_STR_LEN])
+commit_rev_get(const struct seqdb_row *row, void *arg)
 {
-	const char	*v[1] = { did };
+	char		*rev = arg;
 	struct arena	 a;
 	struct cbor_val	*ev, *r;
-	sqlite3_stmt	*st;
-	const void	*p;
-	int		 rc, len;
+	int		 rc = -1;
 
-	st = db_stmt_get(ctx->seqw, "SELECT event FROM repo_seq WHERE did "
-	    "= ?1 AND eventType = 'append' ORDER BY seq DESC LIMIT 1");
-	if ((rc = sql_run(ctx->seqw, st, v, 1)) != 1)
-		return rc;
 	arena_init(&a);
-	p = sqlite3_column_blob(st, 0);
-	len = sqlite3_column_bytes(st, 0);
-	rc = -1;
-	if (p != NULL && len > 0 && cbor_decode(&a, p, (size_t)len, &ev) ==
-	    CBOR_OK && (r = cbor_map_get(ev, "rev")) != NULL &&
-	    r->type == CBOR_TEXT && r->u.s.len < TID_STR_LEN) {
+	if (cbor_decode(&a, row->event, row->event_len, &ev) == CBOR_OK &&
+	    (r = cbor_map_get(ev, "rev")) != NULL && r->type == CBOR_TEXT &&
+	    r->u.s.len < TID_STR_LEN) {
 		memcpy(rev, r->u.s.p, r->u.s.len);
 		rev[r->u.s.len] = '\0';
-		rc = 1;
+		rc = 0;
 	} else
-		log_error("%s: %s: undecodable #commit row", __func__, did);
-	db_stmt_done(st);
+		log_error("%s: %.*s: undecodable #commit row", __func__,
+		    (int)row->did_len, row->did);
 	arena_free(&a);
 	return rc;
-}
-
-/* Inserts one #commit row as seqdb_append() does (sequencedAt now), on
- * our own connection (storectx.h), and wakes the firehose daemon. */
-static int
-seq_insert(struct storectx *ctx, const char *did, const uint8_t *ev,
-    size_t len)
-{
-	sqlite3_stmt	*st;
-	char		 iso[UTIL_ISO_LEN];
-	int		 rc;
-
-	util_iso_time(util_now_ms(), iso);
-	st = db_stmt_get(ctx->seqw, "INSERT INTO repo_seq (did, eventType, "
-	    "event, invalidated, sequencedAt) VALUES (?1, 'append', ?2, 0, ?3)");
-	if (st == NULL)
-		return -1;
-	if (sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 2, ev, (int)len, SQLITE_STATIC) !=
-	    SQLITE_OK || sqlite3_bind_text(st, 3, iso, -1, SQLITE_STATIC) !=
-	    SQLITE_OK) {
-		db_stmt_done(st);
-		return -1;
-	}
-	rc = db_step(ctx->seqw, st);
-	db_stmt_done(st);
-	if (rc != 0)
-		return -1;
-	seqdb_notify(ctx->seq);
-	return 0;
 }
 
 /* Appends the #commit event of rev unless repo_seq has it (see
@@ -198,18 +141,23 @@ sequence_event(struct storectx *ctx, const char *did, const char *rev,
 	char	last[TID_STR_LEN];
 	int	rc;
 
-	if ((rc = last_append_rev(ctx, did, last)) == -1)
+	if ((rc = seqdb_last(ctx->seq, did, SEQDB_APPEND, commit_rev_get,
+	    last)) == -1)
 		return -1;
 	if (rc == 1 && strcmp(last, rev) >= 0)
 		return 0;
-	return seq_insert(ctx, did, ev, len);
+	return seqdb_append(ctx->seq, did, SEQDB_APPEND, ev, len,
+	    util_now_ms(), NULL);
 }
 
 /* Sequences and deletes every pending row, in rev order (inside the
- * write transaction, under the lock). */
+ * write transaction, under the lock).  The events are appended as one
+ * sequencer transaction, opened only when there is one: all of them or,
+ * on failure, none (they stay pending). */
 static int
 pending_flush(struct rw_txn *t)
 {
+	struct seqdb	*seq = t->ctx->seq;
 	sqlite3_stmt	*st;
 	const char	*rev;
 	const void	*p;
@@ -229,6 +177,7 @@ pending_flush(struct rw_txn *t)
 		p = sqlite3_column_blob(st, 1);
 		len = sqlite3_column_bytes(st, 1);
 		if (rev == NULL || strlen(rev) >= TID_STR_LEN || p == NULL ||
+		    (n == 0 && seqdb_begin(seq) == -1) ||
 		    sequence_event(t->ctx, t->did, rev, p, (size_t)len) == -1) {
 			rc = -1;
 			break;
@@ -237,13 +186,15 @@ pending_flush(struct rw_txn *t)
 		n++;
 	}
 	db_stmt_done(st);
-	if (rc == -1)
+	if (rc == -1 || (n > 0 && seqdb_commit(seq) == -1)) {
+		seqdb_rollback(seq);
 		return rw_internal(t, __func__, "cannot sequence a pending "
 		    "event");
+	}
 	if (n == 0)
 		return 0;
 	v[0] = upto;
-	if (sql_exec1(t->db, "DELETE FROM seq_pending WHERE rev <= ?1", v,
+	if (db_exec_strs(t->db, "DELETE FROM seq_pending WHERE rev <= ?1", v,
 	    1) == -1)
 		return rw_internal(t, __func__, "seq_pending delete");
 	return 0;
@@ -256,8 +207,8 @@ pending_drop(struct rw_txn *t, const char *rev)
 {
 	const char	*v[1] = { rev };
 
-	if (sql_exec1(t->db, "DELETE FROM seq_pending WHERE rev = ?1", v, 1) ==
-	    -1)
+	if (db_exec_strs(t->db, "DELETE FROM seq_pending WHERE rev = ?1", v,
+	    1) == -1)
 		log_warn("%s: %s: rev %s stays pending", __func__, t->did, rev);
 }
 
@@ -398,11 +349,11 @@ backlink_dedup(struct rw_txn *t, struct rw_write *w, size_t n,
 	if ((list = arena_calloc(t->a, LIM_WRITES_PER_COMMIT + 1,
 	    sizeof(*list))) == NULL)
 		return rw_internal(t, __func__, "out of memory");
-	st = db_stmt_get(t->db, "SELECT record.rkey FROM record INNER JOIN "
-	    "backlink ON backlink.uri = record.uri WHERE backlink.path = ?1 "
-	    "AND backlink.linkTo = ?2 AND record.collection = ?3");
-	for (rc = sql_run(t->db, st, v, 3); rc == 1 &&
-	    k + n < LIM_WRITES_PER_COMMIT; rc = db_step(t->db, st)) {
+	for (rc = db_query_strs(t->db, "SELECT record.rkey FROM record INNER "
+	    "JOIN backlink ON backlink.uri = record.uri WHERE backlink.path = "
+	    "?1 AND backlink.linkTo = ?2 AND record.collection = ?3", v, 3,
+	    &st); rc == 1 && k + n < LIM_WRITES_PER_COMMIT;
+	    rc = db_step(t->db, st)) {
 		rkey = (const char *)sqlite3_column_text(st, 0);
 		if (rkey == NULL ||
 		    make_delete(t, w[0].collection, rkey, &list[k]) == -1) {
@@ -434,19 +385,19 @@ index_write(struct rw_txn *t, const struct rw_write *w, const char *rev)
 	const char	*bl[3] = { w->uri, w->bl_path, w->bl_link };
 
 	if (w->action == REPO_DELETE)
-		return sql_exec1(t->db, "DELETE FROM record WHERE uri = ?1", u,
-		    1) == -1 || sql_exec1(t->db, "DELETE FROM backlink WHERE "
-		    "uri = ?1", u, 1) == -1 ? -1 : 0;
+		return db_exec_strs(t->db, "DELETE FROM record WHERE uri = "
+		    "?1", u, 1) == -1 || db_exec_strs(t->db, "DELETE FROM "
+		    "backlink WHERE uri = ?1", u, 1) == -1 ? -1 : 0;
 	cid_format(&w->cid, cs);
-	if (sql_exec1(t->db, "INSERT INTO record (uri, cid, collection, rkey, "
-	    "repoRev, indexedAt) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT "
-	    "(uri) DO UPDATE SET cid = excluded.cid, repoRev = "
+	if (db_exec_strs(t->db, "INSERT INTO record (uri, cid, collection, "
+	    "rkey, repoRev, indexedAt) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON "
+	    "CONFLICT (uri) DO UPDATE SET cid = excluded.cid, repoRev = "
 	    "excluded.repoRev, indexedAt = excluded.indexedAt", up, 6) == -1)
 		return -1;
-	if (w->action == REPO_UPDATE && sql_exec1(t->db, "DELETE FROM "
+	if (w->action == REPO_UPDATE && db_exec_strs(t->db, "DELETE FROM "
 	    "backlink WHERE uri = ?1", u, 1) == -1)
 		return -1;
-	if (w->bl_path != NULL && sql_exec1(t->db, "INSERT INTO backlink "
+	if (w->bl_path != NULL && db_exec_strs(t->db, "INSERT INTO backlink "
 	    "(uri, path, linkTo) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
 	    bl, 3) == -1)
 		return -1;
@@ -499,13 +450,12 @@ blob_maybe_drop(struct rw_txn *t, const char *cs, const struct rw_write *w,
 		return -1;
 	if (blob_in_writes(w, n, &c))
 		return 0;
-	st = db_stmt_get(t->db, "SELECT 1 FROM record_blob WHERE blobCid = "
-	    "?1 LIMIT 1");
-	if ((rc = sql_run(t->db, st, v, 1)) == 1) {
+	if ((rc = db_query_strs(t->db, "SELECT 1 FROM record_blob WHERE "
+	    "blobCid = ?1 LIMIT 1", v, 1, &st)) == 1) {
 		db_stmt_done(st);
 		return 0;
 	}
-	if (rc == -1 || sql_exec1(t->db, "DELETE FROM blob WHERE cid = ?1",
+	if (rc == -1 || db_exec_strs(t->db, "DELETE FROM blob WHERE cid = ?1",
 	    v, 1) == -1)
 		return -1;
 	return gone_push(t, &c);
@@ -523,10 +473,8 @@ blob_deref(struct rw_txn *t, const char *uri, const struct rw_write *w,
 	size_t		 k = 0, i, cap = 0;
 	int		 rc;
 
-	st = db_stmt_get(t->db, "SELECT blobCid FROM record_blob WHERE "
-	    "recordUri = ?1");
-	for (rc = sql_run(t->db, st, v, 1); rc == 1;
-	    rc = db_step(t->db, st)) {
+	for (rc = db_query_strs(t->db, "SELECT blobCid FROM record_blob WHERE "
+	    "recordUri = ?1", v, 1, &st); rc == 1; rc = db_step(t->db, st)) {
 		if (k == cap) {
 			const char **p;
 
@@ -547,7 +495,7 @@ blob_deref(struct rw_txn *t, const char *uri, const struct rw_write *w,
 		}
 	}
 	db_stmt_done(st);
-	if (rc == -1 || (k > 0 && sql_exec1(t->db, "DELETE FROM record_blob "
+	if (rc == -1 || (k > 0 && db_exec_strs(t->db, "DELETE FROM record_blob "
 	    "WHERE recordUri = ?1", v, 1) == -1))
 		return -1;
 	for (i = 0; i < k; i++)
@@ -603,7 +551,8 @@ blob_verify(struct rw_txn *t, const struct rw_blob *b, const char *mime,
 		return rw_fail(t->err, 400, "BlobTooLarge", "This file is too "
 		    "large. It is %s but the maximum size is %s.", have, max);
 	}
-	if (strcmp(b->mime, mime) != 0)
+	if (b->mimelen != strlen(mime) || memcmp(b->mime, mime, b->mimelen) !=
+	    0)
 		return rw_fail(t->err, 400, "InvalidMimeType", "Referenced "
 		    "Mimetype does not match stored blob. Expected: %s, Got: %s",
 		    mime, b->mime);
@@ -621,21 +570,31 @@ blob_verify(struct rw_txn *t, const struct rw_blob *b, const char *mime,
 	    "It is %s but it must match %s.", b->mime, list);
 }
 
+/* associateBlob(): a record_blob row (blob cs, record uri). */
+static int
+record_blob_add(struct rw_txn *t, const char *cs, const char *uri)
+{
+	const char	*v[2] = { cs, uri };
+
+	return db_exec_strs(t->db, "INSERT INTO record_blob (blobCid, "
+	    "recordUri) VALUES (?1, ?2) ON CONFLICT DO NOTHING", v, 2) == -1 ?
+	    -1 : 0;
+}
+
 /* verifyBlobAndMakePermanent() + associateBlob(). */
 static int
 blob_attach(struct rw_txn *t, const struct rw_blob *b, const char *uri)
 {
 	char		 cs[CID_STR_LEN], mime[LIM_MIME_LEN + 1];
 	char		 key[BLOBSTORE_KEY_LEN];
-	const char	*v[2] = { cs, uri }, *m, *k;
+	const char	*v[1] = { cs }, *kv[1] = { key }, *m, *k;
 	sqlite3_stmt	*st;
 	int64_t		 size;
 	int		 rc;
 
 	cid_format(&b->cid, cs);
-	st = db_stmt_get(t->db, "SELECT mimeType, size, tempKey FROM blob "
-	    "WHERE cid = ?1 AND takedownRef IS NULL");
-	if ((rc = sql_run(t->db, st, v, 1)) == -1)
+	if ((rc = db_query_strs(t->db, "SELECT mimeType, size, tempKey FROM "
+	    "blob WHERE cid = ?1 AND takedownRef IS NULL", v, 1, &st)) == -1)
 		return rw_internal(t, __func__, "blob lookup");
 	if (rc == 0)
 		return rw_fail(t->err, 400, "BlobNotFound", "Could not find "
@@ -657,14 +616,11 @@ blob_attach(struct rw_txn *t, const struct rw_blob *b, const char *uri)
 		if (rc == 1)
 			return rw_fail(t->err, 400, "BlobNotFound", "Could not "
 			    "find blob: %s", cs);
-		v[0] = key;
-		if (sql_exec1(t->db, "UPDATE blob SET tempKey = NULL WHERE "
-		    "tempKey = ?1", v, 1) == -1)
+		if (db_exec_strs(t->db, "UPDATE blob SET tempKey = NULL WHERE "
+		    "tempKey = ?1", kv, 1) == -1)
 			return rw_internal(t, __func__, "blob update");
-		v[0] = cs;
 	}
-	if (sql_exec1(t->db, "INSERT INTO record_blob (blobCid, recordUri) "
-	    "VALUES (?1, ?2) ON CONFLICT DO NOTHING", v, 2) == -1)
+	if (record_blob_add(t, cs, uri) == -1)
 		return rw_internal(t, __func__, "record_blob insert");
 	return 0;
 }
@@ -688,19 +644,6 @@ process_blobs(struct rw_txn *t, const struct rw_write *w, size_t n)
 
 /* ==== storing the commit ========================================================== */
 
-static int
-store_blocks(struct rw_txn *t, const struct repo_commit *rc)
-{
-	const struct cid	*c;
-	const uint8_t		*p;
-	size_t			 i, len;
-
-	for (i = 0; blockmap_next(&rc->new_blocks, &i, &c, &p, &len);)
-		if (actorstore_block_put(t->s, c, p, len, rc->rev) == -1)
-			return -1;
-	return 0;
-}
-
 /* Deletes the removed blocks no record uses and no new block is. */
 static int
 drop_blocks(struct rw_txn *t, const struct repo_commit *rc)
@@ -713,9 +656,9 @@ drop_blocks(struct rw_txn *t, const struct repo_commit *rc)
 		if (blockmap_has(&rc->new_blocks, &rc->removed[i]))
 			continue;
 		cid_format(&rc->removed[i], cs);
-		if (sql_exec1(t->db, "DELETE FROM repo_block WHERE cid = ?1 AND "
-		    "NOT EXISTS (SELECT 1 FROM record WHERE record.cid = ?1)",
-		    v, 1) == -1)
+		if (db_exec_strs(t->db, "DELETE FROM repo_block WHERE cid = "
+		    "?1 AND NOT EXISTS (SELECT 1 FROM record WHERE record.cid "
+		    "= ?1)", v, 1) == -1)
 			return -1;
 	}
 	return 0;
@@ -776,7 +719,7 @@ commit_writes(struct rw_txn *t, const struct actorstore_root *root,
 		    "Too many writes. Max event size: 2MB");
 		goto out;
 	}
-	if (store_blocks(t, rc) == -1) {
+	if (actorstore_blocks_put(t->s, rc) == -1) {
 		rw_internal(t, __func__, "storing blocks");
 		goto out;
 	}
@@ -873,7 +816,7 @@ account_root_update(struct storectx *ctx, const char *did,
 		return;
 	cid_format(&r->cid, cs);
 	util_iso_time(util_now_ms(), now);
-	if (sql_exec1(ctx->acctw, "INSERT INTO repo_root (did, cid, rev, "
+	if (db_exec_strs(ctx->acctw, "INSERT INTO repo_root (did, cid, rev, "
 	    "indexedAt) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (did) DO UPDATE "
 	    "SET cid = excluded.cid, rev = excluded.rev, indexedAt = "
 	    "excluded.indexedAt", v, 4) == -1)
@@ -900,16 +843,9 @@ repowrite_apply(struct storectx *ctx, struct actorstore *s, struct arena *a,
 	struct buf		ev;
 	int			ret = -1;
 
-	memset(&t, 0, sizeof(t));
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
-	t.ctx = ctx;
-	t.s = s;
-	t.db = actorstore_db(s);
-	t.did = actorstore_did(s);
-	t.a = a;
-	t.err = err;
-	util_iso_time(util_now_ms(), t.now);
+	rw_txn_init(&t, ctx, s, a, err);
 	if (n > LIM_WRITES_PER_COMMIT)
 		return rw_fail(err, 400, NULL, "Too many writes. Max: %d",
 		    LIM_WRITES_PER_COMMIT);
@@ -976,8 +912,8 @@ reach_add(struct rw_txn *t, const struct cid *c)
 	const char	*v[1] = { cs };
 
 	cid_format(c, cs);
-	return sql_exec1(t->db, "INSERT OR IGNORE INTO temp.import_reach (cid) "
-	    "VALUES (?1)", v, 1);
+	return db_exec_strs(t->db, "INSERT OR IGNORE INTO temp.import_reach "
+	    "(cid) VALUES (?1)", v, 1) == -1 ? -1 : 0;
 }
 
 /* Every block of the CAR into repo_block under rev; *root its root. */
@@ -1034,7 +970,6 @@ imp_leaf(void *arg, const char *key, size_t klen, const struct cid *val)
 	struct imp	*im = arg;
 	struct rw_write	 w;
 	char		*k, cs[CID_STR_LEN];
-	const char	*v[2] = { cs, NULL };
 	size_t		 i;
 	int		 have;
 
@@ -1048,12 +983,9 @@ imp_leaf(void *arg, const char *key, size_t klen, const struct cid *val)
 	if (index_write(im->t, &w, im->rev) == -1 ||
 	    (have && reach_add(im->t, val) == -1))
 		return -1;
-	v[1] = w.uri;
 	for (i = 0; i < w.nblobs; i++) {
 		cid_format(&w.blobs[i].cid, cs);
-		if (sql_exec1(im->t->db, "INSERT INTO record_blob (blobCid, "
-		    "recordUri) VALUES (?1, ?2) ON CONFLICT DO NOTHING", v, 2) ==
-		    -1)
+		if (record_blob_add(im->t, cs, w.uri) == -1)
 			return -1;
 	}
 	return 0;
@@ -1173,17 +1105,10 @@ repowrite_import(struct storectx *ctx, struct actorstore *s, car_read_fn rd,
 	struct arena	a;
 	int		ret = -1;
 
-	memset(&t, 0, sizeof(t));
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
 	arena_init(&a);
-	t.ctx = ctx;
-	t.s = s;
-	t.db = actorstore_db(s);
-	t.did = actorstore_did(s);
-	t.a = &a;
-	t.err = err;
-	util_iso_time(util_now_ms(), t.now);
+	rw_txn_init(&t, ctx, s, &a, err);
 	if (actorstore_lock(s) == -1) {
 		rw_internal(&t, __func__, "lock");
 		goto done;
@@ -1223,13 +1148,7 @@ recover_one(struct storectx *ctx, const char *did)
 		return rc;
 	}
 	arena_init(&a);
-	memset(&t, 0, sizeof(t));
-	t.ctx = ctx;
-	t.s = s;
-	t.db = actorstore_db(s);
-	t.did = actorstore_did(s);
-	t.a = &a;
-	t.err = &err;
+	rw_txn_init(&t, ctx, s, &a, &err);
 	if (actorstore_lock(s) == -1)
 		goto out;
 	if (db_begin_immediate(t.db) == 0) {

@@ -17,8 +17,8 @@
  *   more; check referenced blobs and make temp ones permanent; write
  *   record_blob rows; update repo_root;
  *   store the #commit event body in seq_pending;
- *   COMMIT; append the event to sequencer.sqlite (on storectx's own
- *   connection, then a wake-up through seqdb_notify()); unlock;
+ *   COMMIT; append the event to sequencer.sqlite (seqdb_append(), which
+ *   wakes the firehose daemon); unlock;
  *   then, best effort: account.sqlite repo_root, blob file deletion.
  *
  * Why seq_pending: sequencer.sqlite and store.sqlite are two WAL
@@ -28,7 +28,8 @@
  * survives: the next write to that repository, or repowrite_recover()
  * (run once by every new worker, driven by marker files
  * <actors>/seq_pending/<did> that exist while a write is in flight),
- * appends it.  A copy is never appended twice: appends for one
+ * appends it; several pending events go in as one sequencer
+ * transaction.  A copy is never appended twice: appends for one
  * repository happen only under its write lock, in rev order, so an event
  * whose rev is not above the repository's last appended #commit rev is
  * already in repo_seq.  A pending row is deleted once its event is
@@ -54,6 +55,8 @@
 struct rw_blob {
 	struct cid		 cid;
 	const char		*mime;		/* the ref's mimeType */
+	size_t			 mimelen;	/* its bytes (a NUL may be
+						 * one of them) */
 	int64_t			 size;		/* the ref's size */
 	int64_t			 max_size;	/* lexicon maxSize, 0 = none */
 	const char *const	*accept;	/* lexicon accept, or NULL */

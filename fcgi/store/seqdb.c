@@ -54,6 +54,9 @@ static const char sq_next[] =
 static const char sq_since[] =
     "SELECT seq FROM repo_seq WHERE sequencedAt >= ?1 "
     "ORDER BY sequencedAt ASC LIMIT 1";
+static const char sq_last[] =
+    "SELECT seq, did, eventType, event, sequencedAt FROM repo_seq "
+    "WHERE did = ?1 AND eventType = ?2 ORDER BY seq DESC LIMIT 1";
 static const char sq_read[] =
     "SELECT seq, did, eventType, event, sequencedAt FROM repo_seq "
     "WHERE seq > ?1 AND seq <= ?2 AND invalidated = 0 "
@@ -351,9 +354,10 @@ seqdb_first_since(struct seqdb *s, const char *iso, int64_t *seq)
 	return r;
 }
 
-/* Fills a row from the current result of sq_read.  A row the reference
- * could not have written (an unknown eventType) comes out with type
- * SEQDB__MAX, so that readers can step over it. */
+/* Fills a row from the current result of sq_read or sq_last (the same
+ * columns).  A row the reference could not have written (an unknown
+ * eventType) comes out with type SEQDB__MAX, so that readers can step
+ * over it. */
 static void
 seqdb_row_get(sqlite3_stmt *st, struct seqdb_row *row)
 {
@@ -383,6 +387,33 @@ seqdb_row_get(sqlite3_stmt *st, struct seqdb_row *row)
 		row->time = "";
 		row->time_len = 0;
 	}
+}
+
+int
+seqdb_last(struct seqdb *s, const char *did, enum seqdb_type type,
+    seqdb_row_fn fn, void *arg)
+{
+	sqlite3_stmt		*st;
+	struct seqdb_row	 row;
+	int			 r;
+
+	if ((unsigned)type >= SEQDB__MAX) {
+		log_error("%s: bad event type", __func__);
+		return -1;
+	}
+	if ((st = db_stmt_get(s->db, sq_last)) == NULL)
+		return -1;
+	if (sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, seqdb_names[type], -1, SQLITE_STATIC) !=
+	    SQLITE_OK)
+		return seqdb_bind_fail(s, st, __func__);
+	if ((r = db_step(s->db, st)) == 1) {
+		seqdb_row_get(st, &row);
+		if (fn(&row, arg) == -1)
+			r = -1;
+	}
+	db_stmt_done(st);
+	return r;
 }
 
 long

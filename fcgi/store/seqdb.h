@@ -57,7 +57,8 @@ struct seqdb;
  * three indexes, and Kysely's kysely_migration bookkeeping) if it has
  * not run (through db_migrate()); WAL mode.  Without it the file must
  * exist.  With SEQDB_RDONLY it must exist and is opened read-only with a
- * short busy timeout (LIM_FH_DB_BUSY_MS).  repo_seq must exist.  Returns 0 and *out (caller frees with seqdb_close()), or -1. */
+ * short busy timeout (LIM_FH_DB_BUSY_MS).  repo_seq must exist.
+ * Returns 0 and *out (caller frees with seqdb_close()), or -1. */
 int	seqdb_open(const char *path, int flags, struct seqdb **out);
 /* Closes; accepts NULL. */
 void	seqdb_close(struct seqdb *);
@@ -74,7 +75,10 @@ void	seqdb_rollback(struct seqdb *);
  * seq, time or $type; not copied), sequenced at time_ms (ms since the
  * epoch, written as toISOString() does).  Sets *seq to the new row's seq
  * (may be NULL).  Outside a transaction the insert commits at once and
- * wakes the daemon.  The body is not re-validated here: the caller built
+ * wakes the daemon; inside one (seqdb_begin), several appends, and reads
+ * such as seqdb_last(), commit together as one batch.  Every writer of
+ * repo_seq goes through here (the repository write path, account
+ * events).  The body is not re-validated here: the caller built
  * it with the cbor encoder.  Returns 0 or -1. */
 int	seqdb_append(struct seqdb *, const char *did, enum seqdb_type type,
 	    const uint8_t *body, size_t len, int64_t time_ms, int64_t *seq);
@@ -96,12 +100,19 @@ int	seqdb_next(struct seqdb *, int64_t cursor, int64_t *seq, char *time,
  * earliestAfterTime()).  Returns 1 and sets *seq, 0 when none, or -1. */
 int	seqdb_first_since(struct seqdb *, const char *iso, int64_t *seq);
 
+/* Calls fn for the latest row of did with eventType type (the highest
+ * seq; invalidated or not).  fn returns 0, or -1 to fail.  Returns 1
+ * when there is such a row (and fn did not fail), 0 when there is none,
+ * or -1. */
+typedef int (*seqdb_row_fn)(const struct seqdb_row *, void *arg);
+int	seqdb_last(struct seqdb *, const char *did, enum seqdb_type type,
+	    seqdb_row_fn fn, void *arg);
+
 /* Calls fn for each row with after < seq <= upto and invalidated = 0, in
  * seq order, at most limit rows.  fn returns 0 to go on, 1 to stop, -1
  * to fail.  Returns the number of rows read (< limit means the range is
  * exhausted, unless fn stopped), or -1.  No transaction is held open
  * after the return (WAL checkpoints are never blocked by a reader). */
-typedef int (*seqdb_row_fn)(const struct seqdb_row *, void *arg);
 long	seqdb_read(struct seqdb *, int64_t after, int64_t upto, size_t limit,
 	    seqdb_row_fn fn, void *arg);
 

@@ -28,17 +28,11 @@ ensure_dir(const char *p)
 
 /* A connection of ours to an existing WAL database. */
 static int
-open_normal(const char *path, const struct pds_config *cfg, struct db **out)
+open_existing(const char *path, const struct pds_config *cfg,
+    struct db **out)
 {
-	if (db_open(path, DB_NOCREATE | (cfg->wal_autockpt_off ?
-	    DB_WAL_NOAUTO : 0), out) == -1)
-		return -1;
-	if (db_exec(*out, "PRAGMA synchronous = NORMAL") == -1) {
-		db_close(*out);
-		*out = NULL;
-		return -1;
-	}
-	return 0;
+	return db_open(path, DB_NOCREATE | (cfg->wal_autockpt_off ?
+	    DB_WAL_NOAUTO : 0), out);
 }
 
 int
@@ -67,11 +61,10 @@ storectx_init(struct storectx *ctx, const struct pds_config *cfg,
 	if (actorstore_cache_new(cfg->actor_store_dir,
 	    (size_t)(cfg->actor_store_cache > 0 ? cfg->actor_store_cache : 1),
 	    aflags, &ctx->actors) == -1 ||
-	    seqdb_open(cfg->sequencer_db, seqflags, &ctx->seq) == -1 ||
-	    open_normal(cfg->sequencer_db, cfg, &ctx->seqw) == -1)
+	    seqdb_open(cfg->sequencer_db, seqflags, &ctx->seq) == -1)
 		goto fail;
 	if (cfg->account_db != NULL && access(cfg->account_db, F_OK) == 0 &&
-	    open_normal(cfg->account_db, cfg, &ctx->acctw) == -1)
+	    open_existing(cfg->account_db, cfg, &ctx->acctw) == -1)
 		ctx->acctw = NULL;	/* the copy is best effort */
 	ctx->have_blobs = cfg->blobstore_dir != NULL &&
 	    blobstore_init(&ctx->blobs, cfg) == 0;
@@ -88,7 +81,6 @@ storectx_fini(struct storectx *ctx)
 		return;
 	actorstore_cache_free(ctx->actors);
 	seqdb_close(ctx->seq);
-	db_close(ctx->seqw);
 	db_close(ctx->acctw);
 	if (ctx->have_blobs)
 		blobstore_fini(&ctx->blobs);
@@ -96,12 +88,27 @@ storectx_fini(struct storectx *ctx)
 	memset(ctx, 0, sizeof(*ctx));
 }
 
+int
+storectx_tid_init(const struct pds_config *cfg)
+{
+	char	path[LIM_STORE_PATH];
+	int	n;
+
+	if (cfg->data_dir == NULL)
+		return tid_init(NULL);
+	n = snprintf(path, sizeof(path), "%s/tid.state", cfg->data_dir);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		log_warn("%s: data directory path too long", __func__);
+		return tid_init(NULL);
+	}
+	return tid_init(path);
+}
+
 struct storectx *
 storectx_get(const struct pds_config *cfg, struct db *account)
 {
 	static struct storectx	 ctx;
 	static int		 ready;
-	char			 tidpath[4096];
 
 	if (ready && ctx.pid != getpid())
 		ready = 0;	/* a child: never touch the parent's handles */
@@ -109,11 +116,11 @@ storectx_get(const struct pds_config *cfg, struct db *account)
 		if (storectx_init(&ctx, cfg, account) == -1)
 			return NULL;
 		ready = 1;
-		/* TIDs (rkeys, revs) unique across the workers sharing this
-		 * data directory (tid.h). */
-		if (cfg->data_dir != NULL && snprintf(tidpath, sizeof(tidpath),
-		    "%s/tid.state", cfg->data_dir) < (int)sizeof(tidpath))
-			(void)tid_init(tidpath);
+		/* A worker forked by the pre-fork master inherits the
+		 * master's mapping of the TID state (tid.h); a process on
+		 * its own (--no-master, tools) sets it up here. */
+		if (!tid_is_shared())
+			(void)storectx_tid_init(cfg);
 		(void)repowrite_recover(&ctx);
 	}
 	ctx.account = account;

@@ -1,16 +1,15 @@
 /*
  * storectx.h: the storage a pds-fcgi worker uses for repositories, set up
  * once per process on first use: the cache of open actor stores, the
- * sequencer (seqdb.h, plus a connection of our own for repowrite.c's
- * appends), the disk blob store, and the account database (the
- * framework's handle, borrowed, and one of ours for the repo_root copy).
- *
- * Our connections run with synchronous = NORMAL, as the reference's
- * better-sqlite3 build does in WAL mode (SQLITE_DEFAULT_WAL_SYNCHRONOUS=1):
- * a commit survives the death of the process, and costs no fsync.
+ * sequencer (seqdb.h: every append to repo_seq goes through it), the
+ * disk blob store, and the account database (the framework's handle,
+ * borrowed, and one of ours for the repo_root copy).  Like every WAL
+ * database opened through db_open(), these run with synchronous =
+ * NORMAL (db.c).
  *
  * Also runs, once per process, the recovery of #commit events left
- * unsequenced by a worker that died (repowrite_recover()).
+ * unsequenced by a worker that died (repowrite_recover()), and owns where
+ * the TID state of a data directory lives (storectx_tid_init()).
  *
  * Error convention: 0 / -1, logged once here.
  */
@@ -30,14 +29,11 @@ struct storectx {
 	const struct pds_config	*cfg;
 	struct db		*account;	/* borrowed; may be NULL */
 	struct actorstore_cache	*actors;
-	struct seqdb		*seq;		/* sequencer.sqlite: schema,
-						 * daemon wake-ups */
-	struct db		*seqw;		/* same file, synchronous =
-						 * NORMAL: repowrite's #commit
-						 * appends (see repowrite.h) */
-	struct db		*acctw;		/* account.sqlite, synchronous =
-						 * NORMAL: the repo_root copy;
-						 * NULL when absent */
+	struct seqdb		*seq;		/* sequencer.sqlite: every
+						 * append, daemon wake-ups */
+	struct db		*acctw;		/* account.sqlite: the
+						 * repo_root copy; NULL when
+						 * absent */
 	struct blobstore	 blobs;
 	int			 have_blobs;	/* a disk location is set */
 	char			*pending_dir;	/* <actors>/seq_pending */
@@ -53,6 +49,14 @@ struct storectx {
  */
 struct storectx	*storectx_get(const struct pds_config *cfg,
 		    struct db *account);
+/* Sets up TID generation (tid_init()) with the state file
+ * <PDS_DATA_DIRECTORY>/tid.state, shared by every process of the data
+ * directory.  The pre-fork master calls it before forking (its workers
+ * inherit the mapping); storectx_get() calls it in a process that has no
+ * shared TID state yet (--no-master, spawn-fcgi -F).  Returns 0 when
+ * shared, -1 in tid.h's fallback mode (no data directory, or the file
+ * could not be mapped: logged). */
+int		 storectx_tid_init(const struct pds_config *cfg);
 /* Sets ctx up without the process cache (tests and tools).  Returns 0 or
  * -1; release with storectx_fini(). */
 int		 storectx_init(struct storectx *ctx,

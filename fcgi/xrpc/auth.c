@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "admin_int.h"
 #include "enc.h"
 #include "jwt.h"
 #include "log.h"
@@ -277,6 +278,11 @@ xrpc_auth_check(struct xrpc_req *req, struct xrpc_res *res,
 	if (kind == XRPC_AUTH_ADMIN)	/* parseBasicAuth swallows errors */
 		return auth_admin(req, res, bad ? XRPC_AUTHZ_NONE : t, tok,
 		    toklen);
+	/* moderator: a Bearer token is a mod-service JWT (admin_auth.c),
+	 * anything else goes to the admin check */
+	if (kind == XRPC_AUTH_MODERATOR && !bad)
+		return t == XRPC_AUTHZ_BEARER ? xrpc_auth_mod_service(req, res,
+		    tok, toklen) : auth_admin(req, res, t, tok, toklen);
 	if (bad) {
 		if (h != NULL &&
 		    strcmp(why, "Unsupported authorization type") == 0) {

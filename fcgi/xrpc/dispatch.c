@@ -12,6 +12,7 @@
 
 #include <fcgiapp.h>
 
+#include "admin_int.h"
 #include "db.h"
 #include "log.h"
 #include "util.h"
@@ -53,7 +54,8 @@ dispatch_route(struct xrpc_req *req, struct xrpc_res *res)
 		    "Incorrect HTTP method (%s) expected %s", req->method_str,
 		    r->kind == XRPC_QUERY ? "GET" : "POST");
 	if ((st = xrpc_auth_check(req, res, r->auth, r->flags)) != XRPC_OK ||
-	    (st = xrpc_input(req, res)) != XRPC_OK)
+	    (st = xrpc_input(req, res)) != XRPC_OK ||
+	    (st = xrpc_ratelimit_route(req, res)) != XRPC_OK)	/* ratelimits.c */
 		return st;
 	return r->fn(req, res);
 }
@@ -61,8 +63,9 @@ dispatch_route(struct xrpc_req *req, struct xrpc_res *res)
 static enum xrpc_status
 dispatch_xrpc(struct xrpc_req *req, struct xrpc_res *res)
 {
-	const char	*nsid;
-	size_t		 len;
+	const char		*nsid;
+	size_t			 len;
+	enum xrpc_status	 st;
 
 	if (xrpc_path_nsid(req->path, strlen(req->path), &nsid, &len) == -1)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
@@ -71,6 +74,9 @@ dispatch_xrpc(struct xrpc_req *req, struct xrpc_res *res)
 		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 	if ((req->route = xrpc_route_find(nsid, len)) != NULL)
 		return dispatch_route(req, res);
+	/* xrpc-server's catchall: the global rate limit comes first */
+	if ((st = xrpc_ratelimit_global(req, res)) != XRPC_OK)
+		return st;
 	return xrpc_catchall(req, res);
 }
 

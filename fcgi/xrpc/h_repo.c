@@ -433,19 +433,31 @@ aw_str(struct xrpc_req *req, struct xrpc_res *res, const json_t *o, size_t i,
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Missing required key \"%s\" at $.writes[%zu]", key, i);
 	}
-	if (!json_is_string(v) || strlen(json_string_value(v)) !=
-	    json_string_length(v))
+	if (!json_is_string(v))
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Expected string value type (got %s) at $.writes[%zu].%s",
 		    acct_preview(req->a, v), i, key);
+	/* The whole string (it may hold a NUL, which the validator
+	 * refuses), so that s is a valid C string once accepted. */
 	s = json_string_value(v);
-	if (syntax_format_find(format, strlen(format), &f) == 0 &&
-	    syntax_format_validate(f, s, strlen(s), NULL) == -1)
+	if (syntax_format_find(format, strlen(format), &f) == -1 ||
+	    syntax_format_validate(f, s, json_string_length(v), NULL) == -1)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Invalid %s (got %s) at $.writes[%zu].%s", format,
 		    acct_preview(req->a, v), i, key);
 	*out = s;
 	return XRPC_OK;
+}
+
+/* Is v the string want, all of it (a NUL inside v does not stop the
+ * comparison)? */
+static int
+json_str_is(const json_t *v, const char *want)
+{
+	size_t	len = strlen(want);
+
+	return json_is_string(v) && json_string_length(v) == len &&
+	    memcmp(json_string_value(v), want, len) == 0;
 }
 
 /* One element of writes: #create, #update or #delete. */
@@ -456,22 +468,22 @@ aw_one(struct xrpc_req *req, struct xrpc_res *res, const char *did,
 {
 	struct prep_in		 in;
 	enum xrpc_status	 st;
-	const char		*type;
+	const json_t		*type;
 	char			 msg[LIM_ERR_MSG];
 
 	if (!json_is_object(o))
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Expected object value type (got %s) at $.writes[%zu]",
 		    acct_preview(req->a, o), i);
-	type = json_string_value(json_object_get(o, "$type"));
+	type = json_object_get(o, "$type");
 	memset(&in, 0, sizeof(in));
 	in.did = did;
 	in.validate = validate;
-	if (type != NULL && strcmp(type, AW_TYPE "#create") == 0)
+	if (json_str_is(type, AW_TYPE "#create"))
 		in.action = REPO_CREATE;
-	else if (type != NULL && strcmp(type, AW_TYPE "#update") == 0)
+	else if (json_str_is(type, AW_TYPE "#update"))
 		in.action = REPO_UPDATE;
-	else if (type != NULL && strcmp(type, AW_TYPE "#delete") == 0)
+	else if (json_str_is(type, AW_TYPE "#delete"))
 		in.action = REPO_DELETE;
 	else
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,

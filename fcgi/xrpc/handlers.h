@@ -67,6 +67,8 @@ enum xrpc_status com_atproto_repo_describeRepo(struct xrpc_req *,
 		    struct xrpc_res *);
 enum xrpc_status com_atproto_repo_getRecord(struct xrpc_req *,
 		    struct xrpc_res *);
+enum xrpc_status com_atproto_repo_importRepo(struct xrpc_req *,
+		    struct xrpc_res *);
 enum xrpc_status com_atproto_repo_listMissingBlobs(struct xrpc_req *,
 		    struct xrpc_res *);
 enum xrpc_status com_atproto_repo_listRecords(struct xrpc_req *,
@@ -96,6 +98,56 @@ enum xrpc_status com_atproto_sync_getRepoStatus(struct xrpc_req *,
 enum xrpc_status com_atproto_sync_listBlobs(struct xrpc_req *,
 		    struct xrpc_res *);
 enum xrpc_status com_atproto_sync_listRepos(struct xrpc_req *,
+		    struct xrpc_res *);
+
+/* h_admin.c */
+enum xrpc_status com_atproto_admin_deleteAccount(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_admin_getAccountInfo(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_admin_getAccountInfos(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_admin_getSubjectStatus(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_admin_sendEmail(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_admin_updateAccountEmail(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_admin_updateAccountHandle(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_admin_updateAccountPassword(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_admin_updateSubjectStatus(struct xrpc_req *,
+		    struct xrpc_res *);
+
+/* h_server_email.c */
+enum xrpc_status com_atproto_identity_requestPlcOperationSignature(
+		    struct xrpc_req *, struct xrpc_res *);
+enum xrpc_status com_atproto_server_confirmEmail(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_server_requestAccountDelete(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_server_requestEmailConfirmation(
+		    struct xrpc_req *, struct xrpc_res *);
+enum xrpc_status com_atproto_server_requestEmailUpdate(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_server_requestPasswordReset(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_server_resetPassword(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_server_updateEmail(struct xrpc_req *,
+		    struct xrpc_res *);
+
+/* h_server_invite.c */
+enum xrpc_status com_atproto_admin_disableAccountInvites(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_admin_disableInviteCodes(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_admin_enableAccountInvites(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_admin_getInviteCodes(struct xrpc_req *,
+		    struct xrpc_res *);
+enum xrpc_status com_atproto_server_getAccountInviteCodes(struct xrpc_req *,
 		    struct xrpc_res *);
 
 #endif /* PDS_HANDLERS_H */

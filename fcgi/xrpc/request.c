@@ -434,7 +434,11 @@ input_json(struct xrpc_req *req, struct xrpc_res *res)
 		req->input = json_object();
 		goto out;
 	}
-	req->input = json_loadb((const char *)b.data, b.len, 0, &jerr);
+	/* JSON.parse accepts "\u0000" in strings: readers of req->input
+	 * take json_string_length(), and identifiers with a NUL fail their
+	 * validators. */
+	req->input = json_loadb((const char *)b.data, b.len, JSON_ALLOW_NUL,
+	    &jerr);
 	if (req->input == NULL) {
 		/* body-parser hands JSON.parse's SyntaxError through
 		 * http-errors, keeping its name; the wording is V8's. */

@@ -82,6 +82,9 @@ enum xrpc_auth_kind {
 	XRPC_AUTH_REFRESH_EXPIRED,	/* refresh token, expiry ignored
 					 * (deleteSession) */
 	XRPC_AUTH_ADMIN,		/* Basic admin:PDS_ADMIN_PASSWORD */
+	XRPC_AUTH_MODERATOR,		/* Basic admin, or a Bearer service
+					 * JWT from PDS_MOD_SERVICE_DID
+					 * (admin_auth.c) */
 	XRPC_AUTH__MAX
 };
 
@@ -145,6 +148,8 @@ enum xrpc_cred {
 	XRPC_CRED_ACCESS,	/* session access token */
 	XRPC_CRED_REFRESH,	/* session refresh token */
 	XRPC_CRED_ADMIN,	/* Basic admin */
+	XRPC_CRED_MOD_SERVICE,	/* service JWT of the moderation service
+				 * (did = its iss) */
 	XRPC_CRED__MAX
 };
 

@@ -3,14 +3,18 @@
 // back identical (value and CID, computed by @atproto/lex-cbor), put /
 // delete semantics, applyWrites, listRecords paging, describeRepo,
 // validation statuses and the reference's refusals (which must write
-// nothing), swaps, backlink deduplication, 8 concurrent writers through
-// several workers, and SIGKILL of the workers in the middle of
+// nothing), "\u0000" in record strings and in identifiers, swaps,
+// backlink deduplication, 8 concurrent writers through several
+// workers, and SIGKILL of the workers in the middle of
 // applyWrites (all of a batch or none of it, and no #commit lost).
 // Every #commit row of sequencer.sqlite is checked as a sync v1.1 relay
-// checks it (tests/lib/repoutil.mjs).
+// checks it (tests/lib/repoutil.mjs).  The pre-fork master maps the TID
+// state that its workers share.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { AtpAgent } from '@atproto/api';
 import { MemoryBlockstore, Repo, WriteOpAction, def, getFullRepo,
   verifyRepoCar } from '@atproto/repo';
@@ -64,6 +68,17 @@ describe('com.atproto.repo', { skip: !built && 'pds-fcgi not built' }, () => {
   after(async () => {
     const st = await stack?.stop();
     assert.deepEqual(st?.sanitizer ?? [], []);
+  });
+
+  test('the master maps the TID state before forking; workers inherit it', async () => {
+    // one <data>/tid.state for every worker (fcgi/core/tid.h): the master,
+    // which serves no request, has it mapped, and so has each worker
+    const state = fs.realpathSync(path.join(stack.dataDir, 'tid.state'));
+    const maps = (pid) => fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+    assert.ok(maps(stack.pids.fcgi).includes(state), 'the master maps it');
+    const workers = workerPids(stack);
+    assert.equal(workers.length, 4);
+    for (const pid of workers) assert.ok(maps(pid).includes(state), `worker ${pid}`);
   });
 
   test('records written with @atproto/api read back identical', async () => {
@@ -307,6 +322,57 @@ describe('com.atproto.repo', { skip: !built && 'pds-fcgi not built' }, () => {
     const nv = await a.com.atproto.repo.createRecord({ repo: alice.did,
       collection: POST, record: { anything: true }, validate: false });
     assert.equal(nv.data.validationStatus, undefined);
+  });
+
+  test('"\\u0000" in strings: kept in records, refused in identifiers', async () => {
+    const a = alice.agent;
+    const now = new Date().toISOString();
+    // JSON.parse takes it: a record string may hold a NUL like any other
+    // character, and the record's CID covers all of it
+    for (const [collection, record, status] of [
+      ['com.example.nul', { $type: 'com.example.nul', s: 'a\u0000b', l: ['\u0000'] },
+        'unknown'],
+      [POST, { $type: POST, text: 'before \u0000 after', createdAt: now }, 'valid'],
+    ]) {
+      const r = await rawPost(stack, alice, 'com.atproto.repo.createRecord',
+        JSON.stringify({ repo: alice.did, collection, record }));
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.equal(r.json.validationStatus, status);
+      assert.equal(r.json.cid, (await cidForLex(jsonToLex(record))).toString());
+      const rkey = r.json.uri.split('/').pop();
+      const g = await fetch(`${stack.url}/xrpc/com.atproto.repo.getRecord?`
+        + `repo=${alice.did}&collection=${collection}&rkey=${rkey}`);
+      assert.deepEqual(await g.json(), { uri: r.json.uri, cid: r.json.cid, value: record });
+    }
+    // an identifier with a NUL is refused, never cut short at the NUL
+    // (which would name another collection, record key, repo or write)
+    const before = await head(a, alice.did);
+    const T = 'com.atproto.repo.applyWrites';
+    const C = 'com.atproto.repo.createRecord';
+    for (const [nsid, body, message] of [
+      [C, { repo: alice.did, collection: 'com.example.f\u0000x', record: {} }],
+      [C, { repo: alice.did, collection: 'com.example.f', rkey: 'k\u0000', record: {} }],
+      [C, { repo: `${alice.did}\u0000`, collection: 'com.example.f', record: {} }],
+      ['com.atproto.repo.putRecord', { repo: alice.did, collection: 'com.example.f',
+        rkey: 'k\u0000x', record: {} }],
+      ['com.atproto.repo.deleteRecord', { repo: alice.did,
+        collection: 'com.example.f\u0000', rkey: 'k' }],
+      [T, { repo: alice.did, writes: [{ $type: `${T}#create\u0000x`,
+        collection: 'com.example.f', value: {} }] },
+      `Expected one of "${T}#create", "${T}#update" or "${T}#delete" at $.writes[0].$type`],
+      [T, { repo: alice.did, writes: [{ $type: `${T}#create`,
+        collection: 'com.example.f\u0000x', value: {} }] }, /^Invalid nsid \(got /],
+      [T, { repo: alice.did, writes: [{ $type: `${T}#delete`,
+        collection: 'com.example.f', rkey: 'k\u0000x' }] }, /^Invalid record-key \(got /],
+    ]) {
+      const r = await rawPost(stack, alice, nsid, JSON.stringify(body));
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(r.json.error, 'InvalidRequest');
+      if (typeof message === 'string') assert.equal(r.json.message, message);
+      else if (message) assert.match(r.json.message, message);
+    }
+    assert.deepEqual(await head(a, alice.did), before);
+    assert.deepEqual(await listAll(a, alice.did, 'com.example.f'), []);
   });
 
   test('swaps and someone else\'s repository', async () => {

@@ -356,6 +356,20 @@ export async function startStack(opts = {}) {
       stack.pids.firehose = procs.firehose.pid;
     }
     stack.firehoseAddr = firehoseAddr;
+    // Restart of pds-firehose alone (restart-under-load tests): stops it with
+    // sig (SIGTERM: graceful; SIGKILL: a crash), starts it again with the
+    // same environment and log file, waits until it accepts connections, and
+    // resolves to the old process's exit status.
+    stack.restartFirehose = async (sig = 'SIGTERM') => {
+      if (!procs.firehose) throw new Error('pds-firehose is not running in this stack');
+      const exit = await stopProc(procs.firehose, sig);
+      procs.firehose = startProc('pds-firehose', bins.firehose, [],
+        { env, logFile: logs.firehose, stdio: opts.stdio });
+      stack.pids.firehose = procs.firehose.pid;
+      await waitFor('pds-firehose', () => connects({ host: fhHost, port: fhPort }),
+        { timeoutMs: opts.healthTimeoutMs ?? 15000, procs: [procs.firehose] });
+      return exit;
+    };
 
     // nginx
     const listen = (await localhostAddrs()).map((a) =>

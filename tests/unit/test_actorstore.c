@@ -52,18 +52,24 @@ rm_rf(const char *p)
 		fprintf(stderr, "could not remove %s\n", p);
 }
 
+/* did's #commit rows in sequencer.sqlite, read on a connection of our
+ * own (so only committed rows count). */
 static int64_t
 seq_count(struct storectx *ctx, const char *did)
 {
+	const char	*v[1] = { did };
+	struct db	*db = NULL;
 	sqlite3_stmt	*st;
 	int64_t		 n = -1;
 
-	st = db_stmt_get(ctx->seqw, "SELECT count(*) FROM repo_seq WHERE did = "
-	    "?1 AND eventType = 'append'");
-	if (st != NULL && sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC) ==
-	    SQLITE_OK && db_step(ctx->seqw, st) == 1)
+	if (db_open(ctx->cfg->sequencer_db, DB_READONLY | DB_NOCREATE,
+	    &db) == -1)
+		return -1;
+	if (db_query_strs(db, "SELECT count(*) FROM repo_seq WHERE did = ?1 "
+	    "AND eventType = 'append'", v, 1, &st) == 1)
 		n = sqlite3_column_int64(st, 0);
 	db_stmt_done(st);
+	db_close(db);
 	return n;
 }
 

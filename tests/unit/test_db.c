@@ -1,8 +1,9 @@
 /*
  * test_db.c: fcgi/store/db.c on real SQLite files: pragmas, read-only
- * and no-create opens, the statement cache, transactions under a
- * competing writer, and Kysely-compatible migrations (the bookkeeping
- * DDL is compared with what Kysely 0.23 itself emits).
+ * and no-create opens, the statement cache, statements with text
+ * parameters (db_*_strs), transactions under a competing writer, and
+ * Kysely-compatible migrations (the bookkeeping DDL is compared with
+ * what Kysely 0.23 itself emits).
  */
 #include <signal.h>
 #include <stdint.h>
@@ -114,6 +115,62 @@ test_cache_eviction(void)
 	db_close(db);
 	for (i = 0; i < LIM_DB_STMTS + 4; i++)
 		free(sql[i]);
+}
+
+/* Statements with text parameters: NULL binds SQL NULL, counts of
+ * changed rows, first rows, and the errors that release the statement. */
+static void
+test_strs(void)
+{
+	const char	*ab[2] = { "x", NULL }, *one[1] = { "x" };
+	const char	*nul[1] = { NULL }, *miss[1] = { "nope" };
+	struct db	*db = NULL;
+	sqlite3_stmt	*st;
+
+	if (db_open(path, 0, &db) == -1)
+		return;
+	T_EQ_INT(db_exec(db, "CREATE TABLE s (a TEXT, b TEXT)"), 0);
+	T_EQ_INT(db_exec_strs(db, "INSERT INTO s VALUES (?1, ?2)", ab, 2), 1);
+	T_EQ_INT(db_exec_strs(db, "INSERT INTO s VALUES (?1, ?2)", ab, 2), 1);
+	T_EQ_INT(db_exec_strs(db, "UPDATE s SET b = ?1 WHERE b IS NULL", one,
+	    1), 2);
+	T_EQ_INT(db_exec_strs(db, "UPDATE s SET b = ?1 WHERE b IS NULL", one,
+	    1), 0);
+	T_EQ_INT(db_exec_strs(db, "INSERT INTO s VALUES (?1, ?1)", nul, 1), 1);
+	T_EQ_INT(db_query_strs(db, "SELECT count(*) FROM s WHERE a IS NULL AND "
+	    "b IS NULL", NULL, 0, &st), 1);
+	T_OK(st != NULL && sqlite3_column_int(st, 0) == 1, "NULL bound");
+	T_OK(st != NULL && sqlite3_stmt_busy(st), "left on its row");
+	db_stmt_done(st);
+	/* several rows: the caller steps on */
+	T_EQ_INT(db_query_strs(db, "SELECT b FROM s WHERE a = ?1", one, 1, &st),
+	    1);
+	T_EQ_INT(db_step(db, st), 1);
+	T_EQ_INT(db_step(db, st), 0);
+	db_stmt_done(st);
+	/* no row, or an error: released, *out NULL */
+	st = (sqlite3_stmt *)1;
+	T_EQ_INT(db_query_strs(db, "SELECT b FROM s WHERE a = ?1", miss, 1,
+	    &st), 0);
+	T_OK(st == NULL, "no row: NULL");
+	st = (sqlite3_stmt *)1;
+	T_EQ_INT(db_query_strs(db, "SELECT * FROM nope", NULL, 0, &st), -1);
+	T_OK(st == NULL, "error: NULL");
+	/* a parameter the statement does not have */
+	T_OK(db_prepare_strs(db, "SELECT ?1", ab, 2) == NULL, "bind range");
+	T_EQ_INT(db_bind_strs(db, NULL, one, 1), -1);
+	st = db_prepare_strs(db, "SELECT ?1 || ?2", ab, 1);
+	T_OK(st != NULL && db_step(db, st) == 1 &&
+	    sqlite3_column_type(st, 0) == SQLITE_NULL, "unbound ?2 is NULL");
+	db_stmt_done(st);
+	/* db_exec_strs() is for statements without rows; a constraint
+	 * failure is -1 too */
+	T_EQ_INT(db_exec_strs(db, "SELECT a FROM s", NULL, 0), -1);
+	T_EQ_INT(db_exec_strs(db, "INSERT INTO t VALUES (?1, 1)",
+	    (const char *const[]){ "a" }, 1), -1);
+	T_OK(!sqlite3_stmt_busy(db_stmt_get(db, "SELECT a FROM s")),
+	    "released after a row");
+	db_close(db);
 }
 
 /* BEGIN IMMEDIATE waits for another process's write transaction. */
@@ -251,6 +308,7 @@ main(void)
 	(void)snprintf(path, sizeof(path), "%s/t.sqlite", dir);
 	test_open();
 	test_cache_eviction();
+	test_strs();
 	test_immediate();
 	test_migrate();
 	(void)snprintf(f, sizeof(f), "%s-wal", path);

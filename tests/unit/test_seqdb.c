@@ -1,9 +1,9 @@
 /*
  * test_seqdb.c: fcgi/store/seqdb.c against real SQLite files: the schema
  * text of migration 001 and Kysely's bookkeeping, append / read / next /
- * max / first-since / delete, invalidated and malformed rows, explicit
- * transactions, a read-only handle seeing a writer's commits, and the
- * wake-up datagram sent after each commit.
+ * max / first-since / last / delete, invalidated and malformed rows,
+ * explicit transactions and batches, a read-only handle seeing a
+ * writer's commits, and the wake-up datagram sent after each commit.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -234,6 +234,42 @@ test_append_read(void)
 	T_EQ_INT(wakes(fd), 1);
 	T_EQ_INT(seq, 10);	/* the rolled-back 9 is reused */
 	T_EQ_INT(seqdb_commit(w), -1);
+
+	/* The latest row of a DID and type, invalidated ones included. */
+	memset(&g, 0, sizeof(g));
+	T_EQ_INT(seqdb_last(r, "did:plc:alice", SEQDB_APPEND, collect, &g), 1);
+	T_OK(g.n == 1 && g.seq[0] == 5 && g.type[0] == SEQDB_APPEND &&
+	    strcmp(g.did[0], "did:plc:alice") == 0 && g.elen[0] ==
+	    sizeof(body), "last #commit of alice");
+	memset(&g, 0, sizeof(g));
+	T_EQ_INT(seqdb_last(r, "did:plc:alice", SEQDB_IDENTITY, collect, &g),
+	    1);
+	T_OK(g.n == 1 && g.seq[0] == 3, "invalidated row 3 counts");
+	memset(&g, 0, sizeof(g));
+	T_EQ_INT(seqdb_last(r, "did:plc:bob", SEQDB_ACCOUNT, collect, &g), 1);
+	T_OK(g.n == 1 && g.seq[0] == 10, "last #account of bob");
+	memset(&g, 0, sizeof(g));
+	T_EQ_INT(seqdb_last(r, "did:plc:bob", SEQDB_APPEND, collect, &g), 0);
+	T_EQ_INT(seqdb_last(r, "did:plc:nobody", SEQDB_SYNC, collect, &g), 0);
+	T_EQ_INT(g.n, 0);
+	T_EQ_INT(seqdb_last(r, "did:plc:bob", SEQDB__MAX, collect, &g), -1);
+	g.n = 16;	/* collect() refuses: the failure comes back */
+	T_EQ_INT(seqdb_last(r, "did:plc:bob", SEQDB_ACCOUNT, collect, &g), -1);
+	/* A batch: inside the writer's transaction its own appends are
+	 * seen, by nobody else; rolled back, they never were. */
+	(void)wakes(fd);
+	T_EQ_INT(seqdb_begin(w), 0);
+	T_EQ_INT(seqdb_append(w, "did:plc:bob", SEQDB_APPEND, body,
+	    sizeof(body), base, &seq), 0);
+	T_EQ_INT(seqdb_append(w, "did:plc:bob", SEQDB_APPEND, body,
+	    sizeof(body), base, NULL), 0);
+	memset(&g, 0, sizeof(g));
+	T_EQ_INT(seqdb_last(w, "did:plc:bob", SEQDB_APPEND, collect, &g), 1);
+	T_OK(g.n == 1 && g.seq[0] == seq + 1, "own batch seen");
+	T_EQ_INT(seqdb_last(r, "did:plc:bob", SEQDB_APPEND, collect, &g), 0);
+	seqdb_rollback(w);
+	T_EQ_INT(seqdb_last(w, "did:plc:bob", SEQDB_APPEND, collect, &g), 0);
+	T_EQ_INT(wakes(fd), 0);
 
 	/* Account deletion keeps rows from seq on, and other accounts. */
 	T_EQ_INT(seqdb_delete_before(w, "did:plc:alice", 5), 0);

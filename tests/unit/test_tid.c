@@ -116,6 +116,7 @@ test_fallback(void)
 	int64_t		now;
 
 	tid_fini();
+	T_EQ_INT(tid_is_shared(), 0);
 	now = util_now_us();
 	T_EQ_INT(strictly_increasing(100000, &first, NULL), 0);
 	T_OK(tid_clock_id(first) >= 32, "fallback clock id %u",
@@ -169,6 +170,9 @@ child_run(const char *path, int go, int *ready, int fd)
 
 	if (path != NULL && tid_init(path) != 0)
 		_exit(2);
+	/* inherited or mapped anew, the state is the shared one */
+	if (!tid_is_shared())
+		_exit(6);
 	if (read(go, &c, 1) != 0)	/* all start together */
 		_exit(5);
 	/* and spin until every sibling is awake, so they overlap */
@@ -235,6 +239,7 @@ test_processes(const char *path)
 	pid_t			pid[NCHILD];
 
 	T_EQ_INT(tid_init(path), 0);
+	T_EQ_INT(tid_is_shared(), 1);
 	ready = mmap(NULL, sizeof(*ready), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (ready == MAP_FAILED || pipe(go) == -1) {
@@ -320,6 +325,7 @@ test_state_file(const char *dir)
 	}
 	close(fd);
 	T_EQ_INT(tid_init(bad), -1);
+	T_EQ_INT(tid_is_shared(), 0);
 	T_EQ_INT(strictly_increasing(1000, &v, NULL), 0);
 	T_OK(tid_clock_id(v) >= 32, "fallback after garbage");
 	T_EQ_INT(tid_init(dir), -1);
