@@ -245,7 +245,8 @@ lexicon_set_link(struct lexicon_set *s, char *why, size_t whysz)
 	if (s->linked)
 		return 0;
 	sort_set = s;
-	qsort(s->defs, s->ndefs, sizeof(*s->defs), def_sort_cmp);
+	if (s->ndefs > 0)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(s->defs, s->ndefs, sizeof(*s->defs), def_sort_cmp);
 	sort_set = NULL;
 	memset(&x, 0, sizeof(x));
 	x.s = s;
