@@ -27,8 +27,8 @@ enc_hex_encode(const uint8_t *p, size_t len, char *out)
 	return 2 * len;
 }
 
-static int
-hexval(char c)
+int
+enc_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -48,8 +48,8 @@ enc_hex_decode(const char *s, size_t len, uint8_t *out, size_t outsz)
 	if (len % 2 != 0 || len / 2 > outsz)
 		return -1;
 	for (i = 0; i < len / 2; i++) {
-		if ((hi = hexval(s[2 * i])) < 0 ||
-		    (lo = hexval(s[2 * i + 1])) < 0)
+		if ((hi = enc_hex_digit(s[2 * i])) < 0 ||
+		    (lo = enc_hex_digit(s[2 * i + 1])) < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}

@@ -29,6 +29,8 @@
 enum enc_b64 { ENC_B64_STD, ENC_B64_URL };
 
 size_t	enc_hex_encode(const uint8_t *p, size_t len, char *out);
+/* The value (0..15) of the hex digit c (either case), or -1. */
+int	enc_hex_digit(int c);
 /* Accepts upper- or lowercase; len must be even. */
 ssize_t	enc_hex_decode(const char *s, size_t len, uint8_t *out, size_t outsz);
 

@@ -18,18 +18,6 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes (p, n) into out (outsz bytes, NUL-terminated); plus
  * turns '+' into a space (query strings).  Refuses bad escapes, NUL and
  * control bytes, and overflow.  Returns 0 or -1. */
@@ -44,8 +32,8 @@ pct_decode(const char *p, size_t n, int plus, char *out, size_t outsz)
 		if (c == '%') {
 			if (n - i < 3)
 				return -1;
-			if ((h = hexval(p[i + 1])) < 0 ||
-			    (l = hexval(p[i + 2])) < 0)
+			if ((h = enc_hex_digit(p[i + 1])) < 0 ||
+			    (l = enc_hex_digit(p[i + 2])) < 0)
 				return -1;
 			c = h * 16 + l;
 			i += 2;

@@ -188,6 +188,8 @@
 #define LIM_PLC_ROTATION_KEYS	5		/* did-method-plc: at most 5 */
 #define LIM_PLC_OP_BYTES	(64u << 10)	/* bytes of one PLC operation (JSON) */
 #define LIM_PLC_RESPONSE	(1u << 20)	/* bytes of a PLC directory response */
+#define LIM_PLC_TIMEOUT_MS	10000		/* ms per PLC directory call (the
+						 * reference's client has none) */
 #define LIM_DIDDOC_BYTES	(256u << 10)	/* bytes of a fetched DID document */
 #define LIM_WELLKNOWN_BYTES	(4u << 10)	/* bytes of /.well-known/atproto-did */
 #define LIM_DNS_ANSWER		4096		/* bytes of one DNS TXT answer */

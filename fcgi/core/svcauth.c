@@ -127,9 +127,8 @@ payload_ok(const json_t *pl)
 	return 1;
 }
 
-/* The claim checks before the signature, in verifyJwt()'s order. */
-static enum svcauth_err
-claims_check(const struct jwt *j, const struct svcauth_params *p,
+enum svcauth_err
+svcauth_claims_check(const struct jwt *j, const struct svcauth_params *p,
     size_t *didlen)
 {
 	const char	*typ, *s;
@@ -220,7 +219,7 @@ svcauth_verify(const char *tok, size_t len, const struct svcauth_params *p,
 	if ((e = jwt_parse(tok, len, &j)) != JWT_OK)
 		return e == JWT_ERR_NOMEM ? SVCAUTH_ERR_INTERNAL :
 		    SVCAUTH_ERR_BAD_JWT;
-	if ((st = claims_check(&j, p, &didlen)) != SVCAUTH_OK)
+	if ((st = svcauth_claims_check(&j, p, &didlen)) != SVCAUTH_OK)
 		goto out;
 	if ((did = arena_strndup(a, jwt_get_str(&j, "iss"), didlen)) == NULL) {
 		st = SVCAUTH_ERR_INTERNAL;

@@ -31,6 +31,7 @@
 #include "keys.h"
 
 struct actorstore_cache;
+struct jwt;
 struct resolve_ctx;
 
 enum svcauth_err {
@@ -97,6 +98,13 @@ struct svcauth_params {
 	void		*key_arg;
 };
 
+/* The claim checks of svcauth_verify() on a parsed token (jwt.h), before
+ * any key is fetched, in verifyJwt()'s order: typ, payload shape, exp,
+ * p->aud, p->lxm, iss (p->key_fn is not used).  For verifiers that find
+ * the issuer's key their own way (the moderation service's, admin_auth.c).
+ * On SVCAUTH_OK *didlen is the length of iss's DID part. */
+enum svcauth_err svcauth_claims_check(const struct jwt *,
+		    const struct svcauth_params *p, size_t *didlen);
 /* Verifies the token (tok, len) with p.  On SVCAUTH_OK fills *out (arena
  * a).  Pure apart from p->key_fn. */
 enum svcauth_err svcauth_verify(const char *tok, size_t len,

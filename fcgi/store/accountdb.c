@@ -10,7 +10,6 @@
 
 #include "accountdb.h"
 #include "db.h"
-#include "log.h"
 #include "pds_limits.h"
 #include "util.h"
 
@@ -160,74 +159,6 @@ accountdb_migrate(struct db *db)
 
 /* ---- statement helpers ----------------------------------------------------- */
 
-/* Binds s (NULL binds NULL) at 1-based index i.  Returns 0 or -1. */
-static int
-ad_bind(sqlite3_stmt *st, int i, const char *s)
-{
-	int	rc;
-
-	rc = s == NULL ? sqlite3_bind_null(st, i) :
-	    sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
-/* Prepares sql and binds the n strings in v (in order).  NULL on error
- * (logged). */
-static sqlite3_stmt *
-ad_prepare(struct db *db, const char *sql, const char *const *v, int n)
-{
-	sqlite3_stmt	*st;
-	int		 i;
-
-	if ((st = db_stmt_get(db, sql)) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (ad_bind(st, i + 1, v[i]) == -1) {
-			log_error("%s: %s: bind %d failed", __func__,
-			    db_path(db), i + 1);
-			db_stmt_done(st);
-			return NULL;
-		}
-	return st;
-}
-
-/* Runs a write statement with n text parameters.  Returns the number of
- * changed rows, or -1. */
-static int
-ad_exec(struct db *db, const char *sql, const char *const *v, int n)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = ad_prepare(db, sql, v, n)) == NULL)
-		return -1;
-	rc = db_step(db, st);
-	db_stmt_done(st);
-	if (rc == -1)
-		return -1;
-	return sqlite3_changes(db_handle(db));
-}
-
-/* Column i as an arena string, or NULL for SQL NULL.  *bad is set when a
- * copy fails. */
-static const char *
-ad_col(struct arena *a, sqlite3_stmt *st, int i, int *bad)
-{
-	const unsigned char	*s;
-	const char		*c;
-
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return NULL;
-	if ((s = sqlite3_column_text(st, i)) == NULL) {
-		*bad = 1;
-		return NULL;
-	}
-	if ((c = arena_strndup(a, (const char *)s,
-	    (size_t)sqlite3_column_bytes(st, i))) == NULL)
-		*bad = 1;
-	return c;
-}
-
 static char *
 ad_lower(struct arena *a, const char *s)
 {
@@ -263,7 +194,7 @@ ad_account_query(struct db *db, struct arena *a, const char *sql,
 	int		 rc, bad = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((st = ad_prepare(db, sql, &key, 1)) == NULL)
+	if ((st = db_prepare_strs(db, sql, &key, 1)) == NULL)
 		return -1;
 	if (sqlite3_bind_int(st, 2, (flags & ACCOUNTDB_TAKENDOWN) != 0) !=
 	    SQLITE_OK ||
@@ -273,14 +204,14 @@ ad_account_query(struct db *db, struct arena *a, const char *sql,
 		return -1;
 	}
 	if ((rc = db_step(db, st)) == 1) {
-		out->did = ad_col(a, st, 0, &bad);
-		out->handle = ad_col(a, st, 1, &bad);
-		out->created_at = ad_col(a, st, 2, &bad);
-		out->takedown_ref = ad_col(a, st, 3, &bad);
-		out->deactivated_at = ad_col(a, st, 4, &bad);
-		out->delete_after = ad_col(a, st, 5, &bad);
-		out->email = ad_col(a, st, 6, &bad);
-		out->email_confirmed_at = ad_col(a, st, 7, &bad);
+		out->did = db_col_dup(a, st, 0, &bad);
+		out->handle = db_col_dup(a, st, 1, &bad);
+		out->created_at = db_col_dup(a, st, 2, &bad);
+		out->takedown_ref = db_col_dup(a, st, 3, &bad);
+		out->deactivated_at = db_col_dup(a, st, 4, &bad);
+		out->delete_after = db_col_dup(a, st, 5, &bad);
+		out->email = db_col_dup(a, st, 6, &bad);
+		out->email_confirmed_at = db_col_dup(a, st, 7, &bad);
 		out->invites_disabled = sqlite3_column_int(st, 8);
 		if (bad || out->did == NULL)
 			rc = -1;
@@ -326,7 +257,7 @@ accountdb_actor_insert(struct db *db, const char *did, const char *handle,
 	v[2] = now;
 	v[3] = deactivated ? now : NULL;
 	v[4] = deactivated ? del : NULL;
-	if ((rc = ad_exec(db, sql, v, 5)) == -1)
+	if ((rc = db_exec_strs(db, sql, v, 5)) == -1)
 		return -1;
 	return rc == 0 ? 1 : 0;
 }
@@ -340,7 +271,7 @@ accountdb_account_insert(struct db *db, const char *did, const char *email,
 	const char	*v[3] = { did, email, password_scrypt };
 	int		 rc;
 
-	if ((rc = ad_exec(db, sql, v, 3)) == -1)
+	if ((rc = db_exec_strs(db, sql, v, 3)) == -1)
 		return -1;
 	return rc == 0 ? 1 : 0;
 }
@@ -356,7 +287,7 @@ accountdb_handle_update(struct db *db, const char *did, const char *handle)
 	const char	*v[2] = { did, handle };
 	int		 rc;
 
-	if ((rc = ad_exec(db, sql, v, 2)) == -1)
+	if ((rc = db_exec_strs(db, sql, v, 2)) == -1)
 		return -1;
 	return rc == 0 ? 1 : 0;
 }
@@ -368,7 +299,7 @@ accountdb_takedown_set(struct db *db, const char *did, const char *ref)
 	    " WHERE did = ?1";
 	const char	*v[2] = { did, ref };
 
-	return ad_exec(db, sql, v, 2) == -1 ? -1 : 0;
+	return db_exec_strs(db, sql, v, 2) == -1 ? -1 : 0;
 }
 
 int
@@ -382,7 +313,7 @@ accountdb_deactivate(struct db *db, const char *did, const char *delete_after,
 	int		rc;
 
 	util_iso_time(now_ms, now);
-	if ((rc = ad_exec(db, sql, v, 3)) == -1)
+	if ((rc = db_exec_strs(db, sql, v, 3)) == -1)
 		return -1;
 	return rc > 0 ? 1 : 0;
 }
@@ -394,7 +325,7 @@ accountdb_activate(struct db *db, const char *did)
 	    " deleteAfter = NULL WHERE did = ?1 AND takedownRef IS NULL";
 	int	rc;
 
-	if ((rc = ad_exec(db, sql, &did, 1)) == -1)
+	if ((rc = db_exec_strs(db, sql, &did, 1)) == -1)
 		return -1;
 	return rc > 0 ? 1 : 0;
 }
@@ -414,7 +345,7 @@ accountdb_account_delete(struct db *db, const char *did)
 	if (db_begin_immediate(db) == -1)
 		return -1;
 	for (i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
-		if (ad_exec(db, sqls[i], &did, 1) == -1) {
+		if (db_exec_strs(db, sqls[i], &did, 1) == -1) {
 			(void)db_rollback(db);
 			return -1;
 		}
@@ -431,10 +362,10 @@ accountdb_password_get(struct db *db, struct arena *a, const char *did,
 	int		 rc, bad = 0;
 
 	*out = NULL;
-	if ((st = ad_prepare(db, sql, &did, 1)) == NULL)
+	if ((st = db_prepare_strs(db, sql, &did, 1)) == NULL)
 		return -1;
 	if ((rc = db_step(db, st)) == 1 &&
-	    ((*out = ad_col(a, st, 0, &bad)) == NULL || bad))
+	    ((*out = db_col_dup(a, st, 0, &bad)) == NULL || bad))
 		rc = -1;
 	db_stmt_done(st);
 	return rc;
@@ -448,7 +379,7 @@ accountdb_password_set(struct db *db, const char *did,
 	    " WHERE did = ?1";
 	const char	*v[2] = { did, password_scrypt };
 
-	return ad_exec(db, sql, v, 2) == -1 ? -1 : 0;
+	return db_exec_strs(db, sql, v, 2) == -1 ? -1 : 0;
 }
 
 int
@@ -461,12 +392,12 @@ accountdb_email_set(struct db *db, const char *did, const char *email)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((rc = ad_exec(db, sql, v, 2)) == -1)
+	if ((rc = db_exec_strs(db, sql, v, 2)) == -1)
 		return -1;
 	if (rc > 0)
 		return 0;
 	/* nothing changed: either no such account, or the email is taken */
-	if ((st = ad_prepare(db, has, &did, 1)) == NULL)
+	if ((st = db_prepare_strs(db, has, &did, 1)) == NULL)
 		return -1;
 	rc = db_step(db, st);
 	db_stmt_done(st);
@@ -480,7 +411,7 @@ accountdb_email_confirmed_set(struct db *db, const char *did, const char *at)
 	    " WHERE did = ?1";
 	const char	*v[2] = { did, at };
 
-	return ad_exec(db, sql, v, 2) == -1 ? -1 : 0;
+	return db_exec_strs(db, sql, v, 2) == -1 ? -1 : 0;
 }
 
 /* ---- app passwords ----------------------------------------------------------- */
@@ -497,7 +428,7 @@ accountdb_app_password_insert(struct db *db, const char *did,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = ad_prepare(db, sql, v, 4)) == NULL)
+	if ((st = db_prepare_strs(db, sql, v, 4)) == NULL)
 		return -1;
 	if (sqlite3_bind_int(st, 5, privileged ? 1 : 0) != SQLITE_OK) {
 		db_stmt_done(st);
@@ -521,11 +452,11 @@ accountdb_app_password_find(struct db *db, struct arena *a, const char *did,
 	int		 rc, bad = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((st = ad_prepare(db, sql, v, 2)) == NULL)
+	if ((st = db_prepare_strs(db, sql, v, 2)) == NULL)
 		return -1;
 	if ((rc = db_step(db, st)) == 1) {
-		out->name = ad_col(a, st, 0, &bad);
-		out->created_at = ad_col(a, st, 1, &bad);
+		out->name = db_col_dup(a, st, 0, &bad);
+		out->created_at = db_col_dup(a, st, 1, &bad);
 		out->privileged = sqlite3_column_int(st, 2) == 1;
 		if (bad || out->name == NULL)
 			rc = -1;
@@ -547,7 +478,7 @@ accountdb_app_password_list(struct db *db, struct arena *a, const char *did,
 
 	*out = NULL;
 	*n = 0;
-	if ((st = ad_prepare(db, sql, &did, 1)) == NULL)
+	if ((st = db_prepare_strs(db, sql, &did, 1)) == NULL)
 		return -1;
 	while ((rc = db_step(db, st)) == 1) {
 		if (*n == cap) {
@@ -560,8 +491,8 @@ accountdb_app_password_list(struct db *db, struct arena *a, const char *did,
 				memcpy(nv, v, *n * sizeof(*nv));
 			v = nv;
 		}
-		v[*n].name = ad_col(a, st, 0, &bad);
-		v[*n].created_at = ad_col(a, st, 1, &bad);
+		v[*n].name = db_col_dup(a, st, 0, &bad);
+		v[*n].created_at = db_col_dup(a, st, 1, &bad);
 		v[*n].privileged = sqlite3_column_int(st, 2) == 1;
 		if (bad) {
 			rc = -1;
@@ -586,7 +517,8 @@ accountdb_app_password_delete(struct db *db, const char *did,
 
 	if (db_begin_immediate(db) == -1)
 		return -1;
-	if (ad_exec(db, del_pw, v, 2) == -1 || ad_exec(db, del_rt, v, 2) == -1) {
+	if (db_exec_strs(db, del_pw, v, 2) == -1 ||
+	    db_exec_strs(db, del_rt, v, 2) == -1) {
 		(void)db_rollback(db);
 		return -1;
 	}
@@ -604,7 +536,7 @@ accountdb_refresh_insert(struct db *db, const char *id, const char *did,
 	    " ON CONFLICT DO NOTHING";
 	const char	*v[4] = { id, did, expires_at, app_password_name };
 
-	return ad_exec(db, sql, v, 4) == -1 ? -1 : 0;
+	return db_exec_strs(db, sql, v, 4) == -1 ? -1 : 0;
 }
 
 int
@@ -622,14 +554,14 @@ accountdb_refresh_get(struct db *db, struct arena *a, const char *id,
 	int		 rc, bad = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((st = ad_prepare(db, sql, &id, 1)) == NULL)
+	if ((st = db_prepare_strs(db, sql, &id, 1)) == NULL)
 		return -1;
 	if ((rc = db_step(db, st)) == 1) {
-		out->id = ad_col(a, st, 0, &bad);
-		out->did = ad_col(a, st, 1, &bad);
-		out->expires_at = ad_col(a, st, 2, &bad);
-		out->next_id = ad_col(a, st, 3, &bad);
-		out->app_password_name = ad_col(a, st, 4, &bad);
+		out->id = db_col_dup(a, st, 0, &bad);
+		out->did = db_col_dup(a, st, 1, &bad);
+		out->expires_at = db_col_dup(a, st, 2, &bad);
+		out->next_id = db_col_dup(a, st, 3, &bad);
+		out->app_password_name = db_col_dup(a, st, 4, &bad);
 		out->privileged = sqlite3_column_int(st, 5) == 1;
 		if (bad || out->did == NULL || out->expires_at == NULL)
 			rc = -1;
@@ -646,7 +578,7 @@ accountdb_refresh_delete_expired(struct db *db, const char *did,
 	    " AND expiresAt <= ?2";
 	const char	*v[2] = { did, now_iso };
 
-	return ad_exec(db, sql, v, 2) == -1 ? -1 : 0;
+	return db_exec_strs(db, sql, v, 2) == -1 ? -1 : 0;
 }
 
 int
@@ -658,7 +590,7 @@ accountdb_refresh_grace(struct db *db, const char *id, const char *expires_at,
 	const char	*v[3] = { id, expires_at, next_id };
 	int		 rc;
 
-	if ((rc = ad_exec(db, sql, v, 3)) == -1)
+	if ((rc = db_exec_strs(db, sql, v, 3)) == -1)
 		return -1;
 	return rc > 0 ? 1 : 0;
 }
@@ -669,7 +601,7 @@ accountdb_refresh_delete(struct db *db, const char *id)
 	static const char sql[] = "DELETE FROM refresh_token WHERE id = ?1";
 	int	rc;
 
-	if ((rc = ad_exec(db, sql, &id, 1)) == -1)
+	if ((rc = db_exec_strs(db, sql, &id, 1)) == -1)
 		return -1;
 	return rc > 0 ? 1 : 0;
 }
@@ -679,7 +611,7 @@ accountdb_refresh_delete_did(struct db *db, const char *did)
 {
 	static const char sql[] = "DELETE FROM refresh_token WHERE did = ?1";
 
-	return ad_exec(db, sql, &did, 1) == -1 ? -1 : 0;
+	return db_exec_strs(db, sql, &did, 1) == -1 ? -1 : 0;
 }
 
 /* ---- invite codes ------------------------------------------------------------- */
@@ -696,7 +628,7 @@ accountdb_invite_available(struct db *db, const char *code)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = ad_prepare(db, sql, &code, 1)) == NULL)
+	if ((st = db_prepare_strs(db, sql, &code, 1)) == NULL)
 		return -1;
 	if ((rc = db_step(db, st)) == 1)
 		rc = sqlite3_column_int(st, 0) ? 1 : 0;
@@ -713,7 +645,7 @@ accountdb_invite_use(struct db *db, const char *code, const char *did,
 	const char	*v[3] = { code, did, now };
 	int		 rc;
 
-	if ((rc = ad_exec(db, sql, v, 3)) == -1)
+	if ((rc = db_exec_strs(db, sql, v, 3)) == -1)
 		return -1;
 	return rc == 0 ? 1 : 0;
 }
@@ -730,7 +662,7 @@ accountdb_invite_insert(struct db *db, const char *code,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = ad_prepare(db, sql, v, 4)) == NULL)
+	if ((st = db_prepare_strs(db, sql, v, 4)) == NULL)
 		return -1;
 	if (sqlite3_bind_int64(st, 5, available_uses) != SQLITE_OK) {
 		db_stmt_done(st);
@@ -755,7 +687,7 @@ accountdb_email_token_set(struct db *db, const char *did, const char *purpose,
 	    " requestedAt = ?4";
 	const char	*v[4] = { purpose, did, token, now };
 
-	return ad_exec(db, sql, v, 4) == -1 ? -1 : 0;
+	return db_exec_strs(db, sql, v, 4) == -1 ? -1 : 0;
 }
 
 int
@@ -772,7 +704,7 @@ accountdb_email_token_check(struct db *db, const char *did,
 	int		 rc;
 
 	*res = ACCOUNTDB_TOKEN_INVALID;
-	if ((st = ad_prepare(db, sql, v, 3)) == NULL)
+	if ((st = db_prepare_strs(db, sql, v, 3)) == NULL)
 		return -1;
 	if ((rc = db_step(db, st)) == 1) {
 		at = (const char *)sqlite3_column_text(st, 0);
@@ -796,7 +728,7 @@ accountdb_email_token_delete(struct db *db, const char *did,
 	static const char all[] = "DELETE FROM email_token WHERE did = ?1";
 	const char	*v[2] = { did, purpose };
 
-	return ad_exec(db, purpose != NULL ? one : all, v, purpose != NULL ?
+	return db_exec_strs(db, purpose != NULL ? one : all, v, purpose != NULL ?
 	    2 : 1) == -1 ? -1 : 0;
 }
 
@@ -811,5 +743,5 @@ accountdb_repo_root_set(struct db *db, const char *did, const char *cid,
 	    " SET cid = ?2, rev = ?3, indexedAt = ?4";
 	const char	*v[4] = { did, cid, rev, now };
 
-	return ad_exec(db, sql, v, 4) == -1 ? -1 : 0;
+	return db_exec_strs(db, sql, v, 4) == -1 ? -1 : 0;
 }

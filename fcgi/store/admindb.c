@@ -9,65 +9,8 @@
 
 #include "admindb.h"
 #include "db.h"
-#include "log.h"
 #include "pds_limits.h"
 #include "util.h"
-
-/* ---- statement helpers -------------------------------------------------- */
-
-/* Prepares sql and binds the n strings of v (NULL binds NULL). */
-static sqlite3_stmt *
-adm_prepare(struct db *db, const char *sql, const char *const *v, int n)
-{
-	sqlite3_stmt	*st;
-	int		 i, rc;
-
-	if ((st = db_stmt_get(db, sql)) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		rc = v[i] == NULL ? sqlite3_bind_null(st, i + 1) :
-		    sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
-		if (rc != SQLITE_OK) {
-			log_error("%s: %s: bind %d failed", __func__,
-			    db_path(db), i + 1);
-			db_stmt_done(st);
-			return NULL;
-		}
-	}
-	return st;
-}
-
-/* Runs a write; returns the changed row count or -1. */
-static int
-adm_exec(struct db *db, const char *sql, const char *const *v, int n)
-{
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((st = adm_prepare(db, sql, v, n)) == NULL)
-		return -1;
-	rc = db_step(db, st);
-	db_stmt_done(st);
-	return rc == -1 ? -1 : sqlite3_changes(db_handle(db));
-}
-
-/* Column i as an arena string (NULL for SQL NULL); *bad on failure. */
-static const char *
-adm_col(struct arena *a, sqlite3_stmt *st, int i, int *bad)
-{
-	const unsigned char	*s;
-	const char		*c;
-
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return NULL;
-	if ((s = sqlite3_column_text(st, i)) == NULL ||
-	    (c = arena_strndup(a, (const char *)s,
-	    (size_t)sqlite3_column_bytes(st, i))) == NULL) {
-		*bad = 1;
-		return NULL;
-	}
-	return c;
-}
 
 /* ---- invite codes ------------------------------------------------------- */
 
@@ -83,12 +26,12 @@ adm_code_row(struct arena *a, sqlite3_stmt *st, struct admindb_code *c)
 	int	bad = 0;
 
 	memset(c, 0, sizeof(*c));
-	c->code = adm_col(a, st, 0, &bad);
+	c->code = db_col_dup(a, st, 0, &bad);
 	c->available = sqlite3_column_int64(st, 1);
 	c->disabled = sqlite3_column_int(st, 2) == 1;
-	c->for_account = adm_col(a, st, 3, &bad);
-	c->created_by = adm_col(a, st, 4, &bad);
-	c->created_at = adm_col(a, st, 5, &bad);
+	c->for_account = db_col_dup(a, st, 3, &bad);
+	c->created_by = db_col_dup(a, st, 4, &bad);
+	c->created_at = db_col_dup(a, st, 5, &bad);
 	c->nuses = sqlite3_column_int64(st, 6);
 	return bad || c->code == NULL ? -1 : 0;
 }
@@ -104,7 +47,7 @@ adm_code_uses(struct db *db, struct arena *a, struct admindb_code *c)
 	int		 rc, bad = 0;
 	struct admindb_use *u = NULL, *nu;
 
-	if ((st = adm_prepare(db, sql, &c->code, 1)) == NULL)
+	if ((st = db_prepare_strs(db, sql, &c->code, 1)) == NULL)
 		return -1;
 	while ((rc = db_step(db, st)) == 1) {
 		if (n == cap) {
@@ -117,8 +60,8 @@ adm_code_uses(struct db *db, struct arena *a, struct admindb_code *c)
 				memcpy(nu, u, n * sizeof(*u));
 			u = nu;
 		}
-		u[n].used_by = adm_col(a, st, 0, &bad);
-		u[n].used_at = adm_col(a, st, 1, &bad);
+		u[n].used_by = db_col_dup(a, st, 0, &bad);
+		u[n].used_at = db_col_dup(a, st, 1, &bad);
 		n++;
 	}
 	db_stmt_done(st);
@@ -176,7 +119,7 @@ admindb_codes_for_account(struct db *db, struct arena *a, const char *did,
 	    " WHERE forAccount = ?1 ORDER BY rowid";
 	sqlite3_stmt	*st;
 
-	if ((st = adm_prepare(db, sql, &did, 1)) == NULL)
+	if ((st = db_prepare_strs(db, sql, &did, 1)) == NULL)
 		return -1;
 	return adm_code_list(db, a, st, out, n);
 }
@@ -192,7 +135,7 @@ admindb_invited_by(struct db *db, struct arena *a, const char *did,
 	sqlite3_stmt		*st;
 	size_t			 n;
 
-	if ((st = adm_prepare(db, sql, &did, 1)) == NULL ||
+	if ((st = db_prepare_strs(db, sql, &did, 1)) == NULL ||
 	    adm_code_list(db, a, st, &v, &n) == -1)
 		return -1;
 	if (n == 0)
@@ -218,8 +161,8 @@ admindb_codes_page(struct db *db, struct arena *a, enum admindb_sort sort,
 	const char	*v[2] = { after_primary, after_code };
 	sqlite3_stmt	*st;
 
-	if ((st = adm_prepare(db, sort == ADMINDB_SORT_USAGE ? usage : recent,
-	    v, 2)) == NULL)
+	if ((st = db_prepare_strs(db, sort == ADMINDB_SORT_USAGE ? usage :
+	    recent, v, 2)) == NULL)
 		return -1;
 	if (sqlite3_bind_int64(st, 3, limit) != SQLITE_OK) {
 		db_stmt_done(st);
@@ -234,7 +177,7 @@ admindb_code_disable(struct db *db, const char *code)
 	static const char sql[] = "UPDATE invite_code SET disabled = 1"
 	    " WHERE code = ?1";
 
-	return adm_exec(db, sql, &code, 1) == -1 ? -1 : 0;
+	return db_exec_strs(db, sql, &code, 1) == -1 ? -1 : 0;
 }
 
 int
@@ -243,7 +186,7 @@ admindb_account_codes_disable(struct db *db, const char *did)
 	static const char sql[] = "UPDATE invite_code SET disabled = 1"
 	    " WHERE forAccount = ?1";
 
-	return adm_exec(db, sql, &did, 1) == -1 ? -1 : 0;
+	return db_exec_strs(db, sql, &did, 1) == -1 ? -1 : 0;
 }
 
 int
@@ -254,7 +197,7 @@ admindb_invites_disabled_set(struct db *db, const char *did, int disabled)
 	static const char off[] = "UPDATE account SET invitesDisabled = 0"
 	    " WHERE did = ?1";
 
-	return adm_exec(db, disabled ? on : off, &did, 1) == -1 ? -1 : 0;
+	return db_exec_strs(db, disabled ? on : off, &did, 1) == -1 ? -1 : 0;
 }
 
 int
@@ -278,7 +221,7 @@ admindb_codes_mint(struct db *db, const char *did, const char **codes,
 		v[0] = codes[i];
 		v[1] = did;
 		v[2] = now_iso;
-		if ((st = adm_prepare(db, ins, v, 3)) == NULL)
+		if ((st = db_prepare_strs(db, ins, v, 3)) == NULL)
 			goto fail;
 		rc = sqlite3_bind_int(st, 4, disabled ? 1 : 0) == SQLITE_OK ?
 		    db_step(db, st) : -1;
@@ -286,7 +229,7 @@ admindb_codes_mint(struct db *db, const char *did, const char **codes,
 		if (rc == -1)
 			goto fail;
 	}
-	if ((st = adm_prepare(db, cnt, &did, 1)) == NULL)
+	if ((st = db_prepare_strs(db, cnt, &did, 1)) == NULL)
 		goto fail;
 	if ((rc = db_step(db, st)) == 1)
 		total = sqlite3_column_int64(st, 0);
@@ -319,10 +262,10 @@ admindb_token_find(struct db *db, struct arena *a, const char *purpose,
 
 	*did = NULL;
 	*valid = 0;
-	if ((st = adm_prepare(db, sql, v, 2)) == NULL)
+	if ((st = db_prepare_strs(db, sql, v, 2)) == NULL)
 		return -1;
 	if ((rc = db_step(db, st)) == 1) {
-		*did = adm_col(a, st, 0, &bad);
+		*did = db_col_dup(a, st, 0, &bad);
 		at = (const char *)sqlite3_column_text(st, 1);
 		/* lessThanAgoMs(requestedAt, 15 min) */
 		*valid = at != NULL && util_iso_parse(at, strlen(at), &ms) == 0 &&
@@ -347,10 +290,10 @@ admindb_admin_status(struct db *db, struct arena *a, const char *did,
 
 	*takedown_ref = NULL;
 	*deactivated = 0;
-	if ((st = adm_prepare(db, sql, &did, 1)) == NULL)
+	if ((st = db_prepare_strs(db, sql, &did, 1)) == NULL)
 		return -1;
 	if ((rc = db_step(db, st)) == 1) {
-		*takedown_ref = adm_col(a, st, 0, &bad);
+		*takedown_ref = db_col_dup(a, st, 0, &bad);
 		*deactivated = sqlite3_column_int(st, 1);
 		if (bad)
 			rc = -1;
@@ -369,7 +312,8 @@ admindb_takedown(struct db *db, const char *did, const char *ref)
 
 	if (db_begin_immediate(db) == -1)
 		return -1;
-	if (adm_exec(db, upd, v, 2) == -1 || adm_exec(db, rev, v, 1) == -1) {
+	if (db_exec_strs(db, upd, v, 2) == -1 ||
+	    db_exec_strs(db, rev, v, 1) == -1) {
 		(void)db_rollback(db);
 		return -1;
 	}
@@ -382,7 +326,7 @@ admindb_activate(struct db *db, const char *did)
 	static const char sql[] = "UPDATE actor SET deactivatedAt = NULL,"
 	    " deleteAfter = NULL WHERE did = ?1";
 
-	return adm_exec(db, sql, &did, 1) == -1 ? -1 : 0;
+	return db_exec_strs(db, sql, &did, 1) == -1 ? -1 : 0;
 }
 
 /* ---- actor store -------------------------------------------------------- */
@@ -397,11 +341,11 @@ admindb_record_status(struct db *store, struct arena *a, const char *uri,
 	int		 rc, bad = 0;
 
 	*cid = *takedown_ref = NULL;
-	if ((st = adm_prepare(store, sql, &uri, 1)) == NULL)
+	if ((st = db_prepare_strs(store, sql, &uri, 1)) == NULL)
 		return -1;
 	if ((rc = db_step(store, st)) == 1) {
-		*cid = adm_col(a, st, 0, &bad);
-		*takedown_ref = adm_col(a, st, 1, &bad);
+		*cid = db_col_dup(a, st, 0, &bad);
+		*takedown_ref = db_col_dup(a, st, 1, &bad);
 		if (bad)
 			rc = -1;
 	}
@@ -416,7 +360,7 @@ admindb_record_takedown(struct db *store, const char *uri, const char *ref)
 	    " WHERE uri = ?1";
 	const char	*v[2] = { uri, ref };
 
-	return adm_exec(store, sql, v, 2) == -1 ? -1 : 0;
+	return db_exec_strs(store, sql, v, 2) == -1 ? -1 : 0;
 }
 
 int
@@ -428,10 +372,10 @@ admindb_blob_status(struct db *store, struct arena *a, const char *cid,
 	int		 rc, bad = 0;
 
 	*takedown_ref = NULL;
-	if ((st = adm_prepare(store, sql, &cid, 1)) == NULL)
+	if ((st = db_prepare_strs(store, sql, &cid, 1)) == NULL)
 		return -1;
 	if ((rc = db_step(store, st)) == 1) {
-		*takedown_ref = adm_col(a, st, 0, &bad);
+		*takedown_ref = db_col_dup(a, st, 0, &bad);
 		if (bad)
 			rc = -1;
 	}
@@ -446,5 +390,5 @@ admindb_blob_takedown(struct db *store, const char *cid, const char *ref)
 	    " WHERE cid = ?1";
 	const char	*v[2] = { cid, ref };
 
-	return adm_exec(store, sql, v, 2) == -1 ? -1 : 0;
+	return db_exec_strs(store, sql, v, 2) == -1 ? -1 : 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arena.h"
 #include "db.h"
 #include "log.h"
 #include "pds_limits.h"
@@ -307,6 +308,23 @@ db_exec_strs(struct db *db, const char *sql, const char *const *v, int n)
 		return -1;
 	}
 	return rc == -1 ? -1 : sqlite3_changes(db->h);
+}
+
+const char *
+db_col_dup(struct arena *a, sqlite3_stmt *st, int col, int *bad)
+{
+	const unsigned char	*s;
+	const char		*c;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return NULL;
+	if ((s = sqlite3_column_text(st, col)) == NULL ||
+	    (c = arena_strndup(a, (const char *)s,
+	    (size_t)sqlite3_column_bytes(st, col))) == NULL) {
+		*bad = 1;
+		return NULL;
+	}
+	return c;
 }
 
 /* ---- transactions ------------------------------------------------------ */

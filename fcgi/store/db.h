@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 
+struct arena;
 struct db;
 
 /* db_open() flags */
@@ -85,6 +86,11 @@ int	db_query_strs(struct db *, const char *sql, const char *const *v,
  * too). */
 int	db_exec_strs(struct db *, const char *sql, const char *const *v,
 	    int n);
+/* Column col of st's current row copied into the arena (NUL-terminated,
+ * sqlite3_column_bytes() long), or NULL for SQL NULL; a failed copy
+ * returns NULL and sets *bad, so that a row is read field by field and
+ * checked once. */
+const char *db_col_dup(struct arena *, sqlite3_stmt *st, int col, int *bad);
 
 /* Transactions.  db_begin_immediate() takes the write lock at once;
  * when SQLite still reports SQLITE_BUSY after the busy timeout it sleeps

@@ -46,12 +46,8 @@ didcache_get(struct db *db, struct arena *a, const char *did,
 	*doc = NULL;
 	*len = 0;
 	*updated_ms = 0;
-	if ((st = db_stmt_get(db, sql)) == NULL)
+	if ((st = db_prepare_strs(db, sql, &did, 1)) == NULL)
 		return -1;
-	if (sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC) != SQLITE_OK) {
-		db_stmt_done(st);
-		return -1;
-	}
 	if ((rc = db_step(db, st)) == 1) {
 		s = (const char *)sqlite3_column_text(st, 0);
 		*len = (size_t)sqlite3_column_bytes(st, 0);
@@ -91,16 +87,6 @@ int
 didcache_delete(struct db *db, const char *did)
 {
 	static const char sql[] = "DELETE FROM did_doc WHERE did = ?1";
-	sqlite3_stmt	*st;
-	int		 rc;
 
-	if ((st = db_stmt_get(db, sql)) == NULL)
-		return -1;
-	if (sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC) != SQLITE_OK) {
-		db_stmt_done(st);
-		return -1;
-	}
-	rc = db_step(db, st);
-	db_stmt_done(st);
-	return rc == -1 ? -1 : 0;
+	return db_exec_strs(db, sql, &did, 1) == -1 ? -1 : 0;
 }

@@ -141,7 +141,8 @@ static int
 mime_tchar(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || strchr("!#$&-^_.+", c) != NULL;
+	    (c >= '0' && c <= '9') || (c != '\0' &&
+	    strchr("!#$&-^_.+", c) != NULL);
 }
 
 int

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accountdb.h"
 #include "cbor.h"
 #include "config.h"
 #include "db.h"
@@ -808,18 +809,14 @@ static void
 account_root_update(struct storectx *ctx, const char *did,
     const struct rw_result *r)
 {
-	char		 cs[CID_STR_LEN], now[UTIL_ISO_LEN];
-	const char	*v[4] = { did, cs, r->rev, now };
+	char	cs[CID_STR_LEN], now[UTIL_ISO_LEN];
 
 	if (ctx->acctw == NULL || db_table_exists(ctx->acctw,
 	    "repo_root") != 1)
 		return;
 	cid_format(&r->cid, cs);
 	util_iso_time(util_now_ms(), now);
-	if (db_exec_strs(ctx->acctw, "INSERT INTO repo_root (did, cid, rev, "
-	    "indexedAt) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (did) DO UPDATE "
-	    "SET cid = excluded.cid, rev = excluded.rev, indexedAt = "
-	    "excluded.indexedAt", v, 4) == -1)
+	if (accountdb_repo_root_set(ctx->acctw, did, cs, r->rev, now) == -1)
 		log_warn("%s: %s: could not update repo_root", __func__, did);
 }
 

@@ -21,6 +21,7 @@
 #include "cid.h"
 #include "actorstore.h"
 #include "keys.h"
+#include "plc.h"
 #include "resolve.h"
 #include "tid.h"
 #include "xrpc.h"
@@ -61,16 +62,30 @@ void		 acct_ctx_fini(void);
  * leave *out alone.  The body must be an object (checked by
  * acct_in_object()). */
 enum xrpc_status acct_in_object(struct xrpc_req *, struct xrpc_res *);
-enum xrpc_status acct_in_str(struct xrpc_req *, struct xrpc_res *,
+/* String fields.  JSON bodies keep "\u0000" inside strings, as
+ * JSON.parse does, so each field decides:
+ *   acct_in_bytes()   all the bytes in (*out, *len), NULs included: for
+ *                     passwords (hashed whole) and for values compared
+ *                     with stored ones, where a NUL can only mismatch
+ *                     (tokens, codes, login identifiers; see
+ *                     acct_token_check()) or that are ignored;
+ *   acct_in_format()  identifiers: the validator sees every byte, so a
+ *                     NUL is refused with the reference's message;
+ *   acct_in_str()     text kept or mailed as a C string: a NUL is refused
+ *                     ('Invalid string (NUL character) at $.k'). */
+enum xrpc_status acct_in_bytes(struct xrpc_req *, struct xrpc_res *,
 		    const char *key, int required, const char **out,
 		    size_t *len);
+enum xrpc_status acct_in_str(struct xrpc_req *, struct xrpc_res *,
+		    const char *key, int required, const char **out);
 enum xrpc_status acct_in_bool(struct xrpc_req *, struct xrpc_res *,
 		    const char *key, int required, int *out);
 enum xrpc_status acct_in_int(struct xrpc_req *, struct xrpc_res *,
 		    const char *key, int required, int64_t min, int64_t max,
 		    int64_t *out);
 /* A string field with a lexicon format ("handle", "did", "datetime",
- * "at-identifier"): 'Invalid handle (got "x") at $.handle'. */
+ * "at-identifier"): 'Invalid handle (got "x") at $.handle'.  *out holds
+ * no NUL. */
 enum xrpc_status acct_in_format(struct xrpc_req *, struct xrpc_res *,
 		    const char *key, const char *format, int required,
 		    const char **out);
@@ -122,6 +137,23 @@ json_t		*acct_diddoc_for_session(struct xrpc_req *, struct acct_ctx *,
 		    const char *did, int force);
 /* Current ISO time into out (UTIL_ISO_LEN bytes). */
 void		 acct_now_iso(char *out);
+/* assertValidToken(): the email token (token, len) of purpose for did,
+ * as acct_in_bytes() read it (a NUL or an over-long token is simply
+ * invalid).  XRPC_OK, or InvalidToken "Token is invalid" / ExpiredToken
+ * "Token is expired" recorded in res. */
+enum xrpc_status acct_token_check(struct xrpc_res *, struct acct_ctx *,
+		    const char *did, const char *purpose, const char *token,
+		    size_t len);
+/* A PLC client error as the reference reports it: 502 UpstreamFailure
+ * with the directory's message when it failed, 500 on no memory, else
+ * 400 with why. */
+enum xrpc_status acct_plc_fail(struct xrpc_res *, enum plc_err e,
+		    const char *why);
+/* plcClient.updateHandle(): the PLC operation that points did's
+ * alsoKnownAs at handle, signed with the PDS rotation key and submitted
+ * (LIM_PLC_TIMEOUT_MS per call).  XRPC_OK or the recorded refusal. */
+enum xrpc_status acct_plc_handle(struct xrpc_req *, struct xrpc_res *,
+		    struct acct_ctx *, const char *did, const char *handle);
 
 /* acct_repo.c: the actor store (actorstore.h) and events */
 /* actorstore_create() under PDS_ACTOR_STORE_DIRECTORY: the directory,
@@ -132,6 +164,10 @@ int		 acct_store_create(struct acct_ctx *, const char *did,
 /* actorStore.destroy(): every blob file of did, then the store.  Returns
  * 0 or -1. */
 int		 acct_store_destroy(struct acct_ctx *, const char *did);
+/* The end of an account (deleteAccount, admin.deleteAccount): its store
+ * (acct_store_destroy), its account.sqlite rows, an #account "deleted"
+ * event, then every earlier event of did purged.  Returns 0 or -1. */
+int		 acct_delete(struct acct_ctx *, const char *did);
 /* The did:key of the account's signing key.  Returns 1, 0 (no store),
  * -1. */
 int		 acct_store_key_did(struct acct_ctx *, const char *did,

@@ -43,6 +43,24 @@ acct_store_destroy(struct acct_ctx *ctx, const char *did)
 }
 
 int
+acct_delete(struct acct_ctx *ctx, const char *did)
+{
+	struct buf	b;
+	int64_t		seq;
+	int		rc;
+
+	if (acct_store_destroy(ctx, did) == -1 ||
+	    accountdb_account_delete(ctx->account, did) == -1)
+		return -1;
+	buf_init(&b, 0);
+	rc = acct_evt_account(&b, did, 0, "deleted") == -1 ||
+	    acct_seq(ctx, did, SEQDB_ACCOUNT, &b, &seq) == -1 ||
+	    seqdb_delete_before(ctx->store->seq, did, seq) == -1 ? -1 : 0;
+	buf_free(&b);
+	return rc;
+}
+
+int
 acct_store_key_did(struct acct_ctx *ctx, const char *did,
     char out[KEY_DID_LEN])
 {

@@ -1,7 +1,9 @@
 /*
  * acct_util.c: shared pieces of the account, session and identity
  * handlers (see accounts.h): the per-worker context, lexicon-style input
- * field checks, handle and email policy, account status, session tokens
+ * field checks (all the bytes of a JSON string, NULs included), handle
+ * and email policy, account status, email-token checks, the PLC
+ * directory's errors and handle updates, session tokens
  * (account-manager/helpers/auth.ts) and the didDoc of session responses.
  */
 #include <ctype.h>
@@ -215,7 +217,7 @@ acct_type_fail(struct xrpc_req *req, struct xrpc_res *res, const char *key,
 }
 
 enum xrpc_status
-acct_in_str(struct xrpc_req *req, struct xrpc_res *res, const char *key,
+acct_in_bytes(struct xrpc_req *req, struct xrpc_res *res, const char *key,
     int required, const char **out, size_t *len)
 {
 	enum xrpc_status	 st;
@@ -226,14 +228,28 @@ acct_in_str(struct xrpc_req *req, struct xrpc_res *res, const char *key,
 		return st;
 	if (!json_is_string(v))
 		return acct_type_fail(req, res, key, "string", v);
-	/* NUL bytes cannot reach a C string or a bound SQL text */
-	if (strlen(json_string_value(v)) != json_string_length(v))
+	*out = json_string_value(v);
+	*len = json_string_length(v);
+	return XRPC_OK;
+}
+
+enum xrpc_status
+acct_in_str(struct xrpc_req *req, struct xrpc_res *res, const char *key,
+    int required, const char **out)
+{
+	enum xrpc_status	 st;
+	const char		*s = NULL;
+	size_t			 len = 0;
+
+	if ((st = acct_in_bytes(req, res, key, required, &s, &len)) !=
+	    XRPC_OK || s == NULL)
+		return st;
+	/* XXX the reference stores or mails the NUL; a C string cannot */
+	if (memchr(s, '\0', len) != NULL)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Invalid string (NUL character) at %s",
 		    acct_path(req->a, key));
-	*out = json_string_value(v);
-	if (len != NULL)
-		*len = json_string_length(v);
+	*out = s;
 	return XRPC_OK;
 }
 
@@ -295,9 +311,11 @@ acct_in_format(struct xrpc_req *req, struct xrpc_res *res, const char *key,
 	const char		*s = NULL, *desc;
 	size_t			 len = 0;
 
-	if ((st = acct_in_str(req, res, key, required, &s, &len)) != XRPC_OK ||
-	    s == NULL)
+	if ((st = acct_in_bytes(req, res, key, required, &s, &len)) !=
+	    XRPC_OK || s == NULL)
 		return st;
+	/* all len bytes: the validators refuse a NUL, so that *out is a
+	 * C string once accepted */
 	if (syntax_format_find(format, strlen(format), &fmt) == -1 ||
 	    syntax_format_validate(fmt, s, len, NULL) == -1) {
 		desc = strcmp(format, "did") == 0 ? "DID" :
@@ -430,11 +448,13 @@ acct_handle_check(struct xrpc_req *req, struct xrpc_res *res,
 	return XRPC_OK;
 }
 
-/* RFC 5322 atext (what @hapi/address accepts unquoted). */
+/* RFC 5322 atext (what @hapi/address accepts unquoted); not NUL, which
+ * strchr() would find as the terminator. */
 static int
 email_atext(unsigned char c)
 {
-	return isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+	return isalnum(c) || (c != '\0' &&
+	    strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 int
@@ -489,6 +509,65 @@ void
 acct_now_iso(char *out)
 {
 	util_iso_time(util_now_ms(), out);
+}
+
+enum xrpc_status
+acct_token_check(struct xrpc_res *res, struct acct_ctx *ctx, const char *did,
+    const char *purpose, const char *token, size_t len)
+{
+	enum accountdb_token	t = ACCOUNTDB_TOKEN_INVALID;
+
+	/* stored tokens are short and hold no NUL: these match none */
+	if (len <= LIM_TOKEN_INPUT && memchr(token, '\0', len) == NULL &&
+	    accountdb_email_token_check(ctx->account, did, purpose, token,
+	    util_now_ms(), &t) == -1)
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	if (t == ACCOUNTDB_TOKEN_INVALID)
+		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, "InvalidToken",
+		    "Token is invalid");
+	if (t == ACCOUNTDB_TOKEN_EXPIRED)
+		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, "ExpiredToken",
+		    "Token is expired");
+	return XRPC_OK;
+}
+
+/* ---- the PLC directory ---------------------------------------------------------- */
+
+enum xrpc_status
+acct_plc_fail(struct xrpc_res *res, enum plc_err e, const char *why)
+{
+	if (e == PLC_ERR_NOMEM)
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	if (e == PLC_ERR_UPSTREAM)
+		return xrpc_fail(res, XRPC_ERR_UPSTREAM_FAILURE, NULL, "%s",
+		    why);
+	return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL, "%s", why);
+}
+
+enum xrpc_status
+acct_plc_handle(struct xrpc_req *req, struct xrpc_res *res,
+    struct acct_ctx *ctx, const char *did, const char *handle)
+{
+	const char	*url = req->srv->cfg->plc_url;
+	struct cbor_val	*last, *op;
+	enum plc_err	 e;
+	char		 why[256];
+
+	if ((e = plc_last_op(req->a, url, did, LIM_PLC_TIMEOUT_MS, &last, why,
+	    sizeof(why))) != PLC_OK)
+		return acct_plc_fail(res, e, why);
+	if ((e = plc_op_update(req->a, last, handle, &op)) != PLC_OK) {
+		if (e == PLC_ERR_TOMBSTONE)
+			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
+			    "Cannot apply op to tombstone");
+		return acct_plc_fail(res, e, plc_err_str(e));
+	}
+	if (plc_op_sign(req->a, op, ctx->rotation) != PLC_OK)
+		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
+	if ((e = plc_submit(url, did, op, LIM_PLC_TIMEOUT_MS, why,
+	    sizeof(why))) != PLC_OK)
+		return acct_plc_fail(res, e, why);
+	return XRPC_OK;
 }
 
 /* ---- tokens ---------------------------------------------------------------------- */

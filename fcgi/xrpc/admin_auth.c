@@ -15,7 +15,7 @@
 #include "keys.h"
 #include "log.h"
 #include "resolve.h"
-#include "syntax.h"
+#include "svcauth.h"
 #include "util.h"
 #include "xrpc_int.h"
 
@@ -25,62 +25,28 @@ refuse(struct xrpc_res *res, const char *name, const char *msg)
 	return xrpc_fail(res, XRPC_ERR_AUTH_REQUIRED, name, "%s", msg);
 }
 
-/* parsePayload(): iss, aud strings, exp a number, lxm a string when
- * present. */
-static int
-payload_ok(const struct jwt *j)
-{
-	json_t	*lxm = json_object_get(j->payload, "lxm");
-
-	return json_is_string(json_object_get(j->payload, "iss")) &&
-	    json_is_string(json_object_get(j->payload, "aud")) &&
-	    json_is_number(json_object_get(j->payload, "exp")) &&
-	    (lxm == NULL || json_is_string(lxm) || json_is_null(lxm) ||
-	    json_is_false(lxm));
-}
-
-/* isDidStringOrService(): a DID, or a DID, one '#' and a fragment. */
-static int
-iss_ok(const char *iss)
-{
-	const char	*hash = strchr(iss, '#');
-	size_t		 dlen = hash != NULL ? (size_t)(hash - iss) :
-			    strlen(iss);
-
-	if (hash != NULL && (hash[1] == '\0' || strchr(hash + 1, '#') !=
-	    NULL))
-		return 0;
-	return syntax_did_validate(iss, dlen, NULL) == 0;
-}
-
-/* The checks of verifyJwt() before any key is fetched. */
+/* The checks of verifyJwt() before any key is fetched (svcauth.h), with
+ * the audience left for after the signature, as modService() does. */
 static enum xrpc_status
 claims_check(struct xrpc_req *req, struct xrpc_res *res, const struct jwt *j)
 {
-	json_t		*typ = json_object_get(j->header, "typ");
-	json_t		*lxm;
-	const char	*t;
+	struct svcauth_params	 p;
+	enum svcauth_err	 e;
+	size_t			 didlen;
 
-	if (json_is_string(typ) && ((t = json_string_value(typ)),
-	    strcmp(t, "at+jwt") == 0 || strcmp(t, "refresh+jwt") == 0 ||
-	    strcmp(t, "dpop+jwt") == 0))
-		return xrpc_fail(res, XRPC_ERR_AUTH_REQUIRED, "BadJwtType",
-		    "Invalid jwt type \"%s\"", t);
-	if (!payload_ok(j))
-		return refuse(res, "BadJwt", "poorly formatted jwt");
-	if ((double)util_now_ms() / 1000.0 >
-	    json_number_value(json_object_get(j->payload, "exp")))
-		return refuse(res, "JwtExpired", "jwt expired");
-	lxm = json_object_get(j->payload, "lxm");
-	if (!json_is_string(lxm) || strcmp(json_string_value(lxm),
-	    req->nsid) != 0)
+	memset(&p, 0, sizeof(p));
+	p.lxm = req->nsid;
+	if ((e = svcauth_claims_check(j, &p, &didlen)) == SVCAUTH_OK)
+		return XRPC_OK;
+	if (e == SVCAUTH_ERR_TYPE)
 		return xrpc_fail(res, XRPC_ERR_AUTH_REQUIRED,
-		    "BadJwtLexiconMethod", "%s jwt lexicon method (\"lxm\"). "
-		    "must match: %s", lxm != NULL ? "bad" : "missing",
+		    svcauth_err_name(e), "%s \"%s\"", svcauth_err_msg(e),
+		    json_string_value(json_object_get(j->header, "typ")));
+	if (e == SVCAUTH_ERR_LXM || e == SVCAUTH_ERR_LXM_MISSING)
+		return xrpc_fail(res, XRPC_ERR_AUTH_REQUIRED,
+		    svcauth_err_name(e), "%s %s", svcauth_err_msg(e),
 		    req->nsid);
-	if (!iss_ok(jwt_get_str(j, "iss")))
-		return refuse(res, "BadJwtIss", "jwt iss is not a valid did");
-	return XRPC_OK;
+	return refuse(res, svcauth_err_name(e), svcauth_err_msg(e));
 }
 
 /* getVerificationMaterial(doc, key_id) + getDidKeyFromMultibase(). */

@@ -68,7 +68,12 @@ enum xrpc_status adm_sequence_account(struct xrpc_req *, struct xrpc_res *,
 
 /* Nested input fields: as acct_in_* but on an object of the body at a
  * path such as "$.subject" (key is appended to it in messages).  Absent
- * optional fields leave *out alone. */
+ * optional fields leave *out alone.  adm_obj_bytes() gives all the
+ * bytes, NULs included; adm_obj_str() refuses a NUL (text kept as a C
+ * string); adm_obj_format() validates every byte (see accounts.h). */
+enum xrpc_status adm_obj_bytes(struct xrpc_req *, struct xrpc_res *,
+		    json_t *obj, const char *path, const char *key,
+		    int required, const char **out, size_t *len);
 enum xrpc_status adm_obj_str(struct xrpc_req *, struct xrpc_res *,
 		    json_t *obj, const char *path, const char *key,
 		    int required, const char **out);
@@ -80,7 +85,7 @@ enum xrpc_status adm_obj_format(struct xrpc_req *, struct xrpc_res *,
 		    json_t *obj, const char *path, const char *key,
 		    const char *format, int required, const char **out);
 /* An optional array of strings (each at most LIM_INVITE_CODE_LEN bytes,
- * at most max items); *out NULL when absent. */
+ * at most max items; NULs kept); *out NULL when absent. */
 enum xrpc_status adm_obj_strings(struct xrpc_req *, struct xrpc_res *,
 		    json_t *obj, const char *path, const char *key,
 		    size_t max, json_t **out);

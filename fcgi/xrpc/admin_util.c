@@ -276,8 +276,9 @@ field_get(struct xrpc_req *req, struct xrpc_res *res, json_t *obj,
 }
 
 enum xrpc_status
-adm_obj_str(struct xrpc_req *req, struct xrpc_res *res, json_t *obj,
-    const char *path, const char *key, int required, const char **out)
+adm_obj_bytes(struct xrpc_req *req, struct xrpc_res *res, json_t *obj,
+    const char *path, const char *key, int required, const char **out,
+    size_t *len)
 {
 	enum xrpc_status	 st;
 	json_t			*v;
@@ -289,11 +290,28 @@ adm_obj_str(struct xrpc_req *req, struct xrpc_res *res, json_t *obj,
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Expected string value type (got %s) at %s",
 		    acct_preview(req->a, v), field_path(req, path, key));
-	if (strlen(json_string_value(v)) != json_string_length(v))
+	*out = json_string_value(v);
+	*len = json_string_length(v);
+	return XRPC_OK;
+}
+
+enum xrpc_status
+adm_obj_str(struct xrpc_req *req, struct xrpc_res *res, json_t *obj,
+    const char *path, const char *key, int required, const char **out)
+{
+	enum xrpc_status	 st;
+	const char		*s = NULL;
+	size_t			 len = 0;
+
+	if ((st = adm_obj_bytes(req, res, obj, path, key, required, &s,
+	    &len)) != XRPC_OK || s == NULL)
+		return st;
+	/* XXX the reference stores the NUL; a C string cannot */
+	if (memchr(s, '\0', len) != NULL)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Invalid string (NUL character) at %s",
 		    field_path(req, path, key));
-	*out = json_string_value(v);
+	*out = s;
 	return XRPC_OK;
 }
 
@@ -323,12 +341,14 @@ adm_obj_format(struct xrpc_req *req, struct xrpc_res *res, json_t *obj,
 	enum syntax_format	 fmt;
 	enum xrpc_status	 st;
 	const char		*s = NULL, *desc;
+	size_t			 len = 0;
 
-	if ((st = adm_obj_str(req, res, obj, path, key, required, &s)) !=
-	    XRPC_OK || s == NULL)
+	if ((st = adm_obj_bytes(req, res, obj, path, key, required, &s,
+	    &len)) != XRPC_OK || s == NULL)
 		return st;
+	/* all len bytes: a NUL fails the validator */
 	if (syntax_format_find(format, strlen(format), &fmt) == -1 ||
-	    syntax_format_validate(fmt, s, strlen(s), NULL) == -1) {
+	    syntax_format_validate(fmt, s, len, NULL) == -1) {
 		desc = strcmp(format, "did") == 0 ? "DID" :
 		    strcmp(format, "at-uri") == 0 ? "AT URI" :
 		    strcmp(format, "cid") == 0 ? "CID string" : format;
@@ -362,8 +382,7 @@ adm_obj_strings(struct xrpc_req *req, struct xrpc_res *res, json_t *obj,
 		    "Array too long (maximum %zu, got %zu) at %s", max,
 		    json_array_size(v), field_path(req, path, key));
 	json_array_foreach(v, i, item) {
-		if (!json_is_string(item) || strlen(json_string_value(item)) !=
-		    json_string_length(item))
+		if (!json_is_string(item))
 			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 			    "Expected string value type (got %s) at %s[%zu]",
 			    acct_preview(req->a, item),

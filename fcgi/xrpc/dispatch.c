@@ -40,20 +40,28 @@ dispatch_preflight(struct xrpc_req *req, struct xrpc_res *res)
 	return XRPC_OK;
 }
 
+enum xrpc_status
+xrpc_method_check(const struct xrpc_req *req, struct xrpc_res *res,
+    const struct xrpc_route *r)
+{
+	int	get = req->method == XRPC_M_GET || req->method == XRPC_M_HEAD;
+
+	if (r->kind == XRPC_QUERY ? !get : req->method != XRPC_M_POST)
+		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
+		    "Incorrect HTTP method (%s) expected %s", req->method_str,
+		    r->kind == XRPC_QUERY ? "GET" : "POST");
+	return XRPC_OK;
+}
+
 /* A routed XRPC method: HTTP method, auth, input, handler. */
 static enum xrpc_status
 dispatch_route(struct xrpc_req *req, struct xrpc_res *res)
 {
 	const struct xrpc_route	*r = req->route;
 	enum xrpc_status	 st;
-	int			 get;
 
-	get = req->method == XRPC_M_GET || req->method == XRPC_M_HEAD;
-	if (r->kind == XRPC_QUERY ? !get : req->method != XRPC_M_POST)
-		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
-		    "Incorrect HTTP method (%s) expected %s", req->method_str,
-		    r->kind == XRPC_QUERY ? "GET" : "POST");
-	if ((st = xrpc_auth_check(req, res, r->auth, r->flags)) != XRPC_OK ||
+	if ((st = xrpc_method_check(req, res, r)) != XRPC_OK ||
+	    (st = xrpc_auth_check(req, res, r->auth, r->flags)) != XRPC_OK ||
 	    (st = xrpc_input(req, res)) != XRPC_OK ||
 	    (st = xrpc_ratelimit_route(req, res)) != XRPC_OK)	/* ratelimits.c */
 		return st;

@@ -27,7 +27,6 @@
 #include "util.h"
 #include "xrpc_int.h"
 
-#define PLC_TIMEOUT_MS		10000
 #define T_REPO_REF		"com.atproto.admin.defs#repoRef"
 #define T_BLOB_REF		"com.atproto.admin.defs#repoBlobRef"
 #define T_STRONG_REF		"com.atproto.repo.strongRef"
@@ -36,18 +35,6 @@ static enum xrpc_status
 internal(struct xrpc_res *res)
 {
 	return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
-}
-
-static enum xrpc_status
-reply(struct xrpc_res *res, json_t *j)
-{
-	enum xrpc_status	st;
-
-	if (j == NULL)
-		return internal(res);
-	st = xrpc_res_json(res, 200, j);
-	json_decref(j);
-	return st;
 }
 
 /* ---- account views ------------------------------------------------------ */
@@ -70,7 +57,7 @@ com_atproto_admin_getAccountInfo(struct xrpc_req *req, struct xrpc_res *res)
 	if (!found)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, "NotFound",
 		    "Account not found");
-	return reply(res, j);
+	return xrpc_reply(res, j);
 }
 
 enum xrpc_status
@@ -110,37 +97,10 @@ com_atproto_admin_getAccountInfos(struct xrpc_req *req, struct xrpc_res *res)
 			return internal(res);
 		}
 	}
-	return reply(res, json_pack("{s:o}", "infos", infos));
+	return xrpc_reply(res, json_pack("{s:o}", "infos", infos));
 }
 
 /* ---- account changes ---------------------------------------------------- */
-
-/* plcClient.updateHandle(): the PLC op that names handle, signed with the
- * PDS rotation key. */
-static enum xrpc_status
-plc_handle(struct xrpc_req *req, struct xrpc_res *res, struct acct_ctx *ctx,
-    const char *did, const char *handle)
-{
-	const char	*url = req->srv->cfg->plc_url;
-	struct cbor_val	*last, *op;
-	enum plc_err	 e;
-	char		 why[256];
-
-	if ((e = plc_last_op(req->a, url, did, PLC_TIMEOUT_MS, &last, why,
-	    sizeof(why))) == PLC_OK && (e = plc_op_update(req->a, last, handle,
-	    &op)) == PLC_OK && (e = plc_op_sign(req->a, op, ctx->rotation)) ==
-	    PLC_OK)
-		e = plc_submit(url, did, op, PLC_TIMEOUT_MS, why, sizeof(why));
-	else if (e != PLC_OK && e != PLC_ERR_UPSTREAM && e != PLC_ERR_REFUSED)
-		(void)snprintf(why, sizeof(why), "%s", plc_err_str(e));
-	if (e == PLC_OK)
-		return XRPC_OK;
-	if (e == PLC_ERR_NOMEM)
-		return internal(res);
-	return xrpc_fail(res, e == PLC_ERR_UPSTREAM ?
-	    XRPC_ERR_UPSTREAM_FAILURE : XRPC_ERR_INVALID_REQUEST, NULL, "%s",
-	    why);
-}
 
 /* normalizeAndValidateHandle(allowAnyValid): acct_handle_check() with
  * its last refusal, the reserved names, lifted. */
@@ -188,7 +148,8 @@ com_atproto_admin_updateAccountHandle(struct xrpc_req *req,
 	if (rc == 0) {
 		/* did:web documents name their own handle: no PLC op */
 		if (strncmp(did, "did:plc:", 8) == 0 &&
-		    (st = plc_handle(req, res, ctx, did, handle)) != XRPC_OK)
+		    (st = acct_plc_handle(req, res, ctx, did, handle)) !=
+		    XRPC_OK)
 			return st;
 		if ((rc = accountdb_handle_update(ctx->account, did, handle)) ==
 		    -1)
@@ -218,7 +179,7 @@ com_atproto_admin_updateAccountEmail(struct xrpc_req *req,
 
 	if ((st = acct_in_format(req, res, "account", "at-identifier", 1,
 	    &who)) != XRPC_OK ||
-	    (st = acct_in_str(req, res, "email", 1, &email, NULL)) != XRPC_OK)
+	    (st = acct_in_str(req, res, "email", 1, &email)) != XRPC_OK)
 		return st;
 	if (strlen(email) > LIM_EMAIL_LEN)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
@@ -257,7 +218,7 @@ com_atproto_admin_updateAccountPassword(struct xrpc_req *req,
 	size_t			 pwlen = 0;
 
 	if ((st = acct_in_format(req, res, "did", "did", 1, &did)) != XRPC_OK ||
-	    (st = acct_in_str(req, res, "password", 1, &pw, &pwlen)) !=
+	    (st = acct_in_bytes(req, res, "password", 1, &pw, &pwlen)) !=
 	    XRPC_OK)
 		return st;
 	if (password_js_length(pw, pwlen) > LIM_PASSWORD_NEW)
@@ -274,9 +235,6 @@ com_atproto_admin_deleteAccount(struct xrpc_req *req, struct xrpc_res *res)
 	struct acct_ctx		*ctx;
 	enum xrpc_status	 st;
 	const char		*did = NULL;
-	struct buf		 b;
-	int64_t			 seq;
-	int			 rc;
 
 	if ((st = acct_in_format(req, res, "did", "did", 1, &did)) != XRPC_OK)
 		return st;
@@ -284,15 +242,7 @@ com_atproto_admin_deleteAccount(struct xrpc_req *req, struct xrpc_res *res)
 		return XRPC_ERR_INTERNAL;
 	/* actorStore.destroy(), deleteAccount(), #account deleted, then
 	 * every earlier event of the DID */
-	if (acct_store_destroy(ctx, did) == -1 ||
-	    accountdb_account_delete(ctx->account, did) == -1)
-		return internal(res);
-	buf_init(&b, 0);
-	rc = acct_evt_account(&b, did, 0, "deleted") == -1 ||
-	    acct_seq(ctx, did, SEQDB_ACCOUNT, &b, &seq) == -1 ||
-	    seqdb_delete_before(ctx->store->seq, did, seq) == -1;
-	buf_free(&b);
-	return rc ? internal(res) : XRPC_OK;
+	return acct_delete(ctx, did) == -1 ? internal(res) : XRPC_OK;
 }
 
 /* ---- subject status ----------------------------------------------------- */
@@ -348,7 +298,8 @@ subject_read(struct xrpc_req *req, struct xrpc_res *res, struct subject *s)
 {
 	enum xrpc_status	 st;
 	const char		*t = NULL, *p = "$.subject", *u = NULL;
-	json_t			*v;
+	json_t			*v, *tv;
+	size_t			 tlen;
 
 	memset(s, 0, sizeof(*s));
 	if ((st = acct_in_object(req, res)) != XRPC_OK)
@@ -360,20 +311,23 @@ subject_read(struct xrpc_req *req, struct xrpc_res *res, struct subject *s)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Expected object value type (got %s) at %s",
 		    acct_preview(req->a, v), p);
-	if ((st = adm_obj_str(req, res, v, p, "$type", 1, &t)) != XRPC_OK)
+	if ((st = adm_obj_bytes(req, res, v, p, "$type", 1, &t, &tlen)) !=
+	    XRPC_OK)
 		return st;
-	if (strcmp(t, T_REPO_REF) == 0) {
+	/* all of $type: "...#repoRef\u0000x" is a type we do not know */
+	tv = json_object_get(v, "$type");
+	if (xrpc_json_str_is(tv, T_REPO_REF)) {
 		s->type = T_REPO_REF;
 		return adm_obj_format(req, res, v, p, "did", "did", 1, &s->did);
 	}
-	if (strcmp(t, T_STRONG_REF) == 0 ||
-	    strcmp(t, T_STRONG_REF "#main") == 0) {
+	if (xrpc_json_str_is(tv, T_STRONG_REF) ||
+	    xrpc_json_str_is(tv, T_STRONG_REF "#main")) {
 		s->type = T_STRONG_REF;
 		return (st = adm_obj_format(req, res, v, p, "uri", "at-uri", 1,
 		    &s->uri)) != XRPC_OK ? st : adm_obj_format(req, res, v, p,
 		    "cid", "cid", 1, &s->cid);
 	}
-	if (strcmp(t, T_BLOB_REF) == 0) {
+	if (xrpc_json_str_is(tv, T_BLOB_REF)) {
 		s->type = T_BLOB_REF;
 		if ((st = adm_obj_format(req, res, v, p, "did", "did", 1,
 		    &s->did)) != XRPC_OK || (st = adm_obj_format(req, res, v,
@@ -490,7 +444,7 @@ com_atproto_admin_updateSubjectStatus(struct xrpc_req *req,
 		json_decref(out);
 		return internal(res);
 	}
-	return reply(res, out);
+	return xrpc_reply(res, out);
 }
 
 /* {applied, ref?} */
@@ -580,7 +534,7 @@ com_atproto_admin_getSubjectStatus(struct xrpc_req *req, struct xrpc_res *res)
 	if (out == NULL)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, "NotFound",
 		    "Subject not found");
-	return reply(res, out);
+	return xrpc_reply(res, out);
 }
 
 /* ---- sendEmail ---------------------------------------------------------- */
@@ -596,17 +550,17 @@ com_atproto_admin_sendEmail(struct xrpc_req *req, struct xrpc_res *res)
 	const char		*to = NULL, *content = NULL, *sender = NULL;
 	const char		*subject = "Message via your PDS", *comment;
 	char			 err[512];
+	size_t			 clen;
 	int			 rc;
 
 	if ((st = acct_in_format(req, res, "recipientDid", "did", 1, &to)) !=
 	    XRPC_OK ||
-	    (st = acct_in_str(req, res, "content", 1, &content, NULL)) !=
-	    XRPC_OK ||
-	    (st = acct_in_str(req, res, "subject", 0, &subject, NULL)) !=
-	    XRPC_OK ||
+	    (st = acct_in_str(req, res, "content", 1, &content)) != XRPC_OK ||
+	    (st = acct_in_str(req, res, "subject", 0, &subject)) != XRPC_OK ||
 	    (st = acct_in_format(req, res, "senderDid", "did", 1, &sender)) !=
 	    XRPC_OK ||
-	    (st = acct_in_str(req, res, "comment", 0, &comment, NULL)) !=
+	    /* comment: for the moderation service, ignored here */
+	    (st = acct_in_bytes(req, res, "comment", 0, &comment, &clen)) !=
 	    XRPC_OK)
 		return st;
 	if (strlen(content) > LIM_MOD_CONTENT ||
@@ -638,5 +592,5 @@ com_atproto_admin_sendEmail(struct xrpc_req *req, struct xrpc_res *res)
 		    req->id, a.did, err);
 		return internal(res);
 	}
-	return reply(res, json_pack("{s:b}", "sent", 1));
+	return xrpc_reply(res, json_pack("{s:b}", "sent", 1));
 }

@@ -50,39 +50,53 @@
 
 /* ==== preferences (actor-store/preference/) ============================== */
 
-/* prefMatchNamespace(). */
+/* prefMatchNamespace() of the name (p, len); a $type may hold a NUL,
+ * which the comparisons take as any other byte. */
 static int
-pref_in_ns(const char *name)
+pref_in_ns(const char *p, size_t len)
 {
 	size_t	n = strlen(NS_APP_BSKY);
 
-	return strncmp(name, NS_APP_BSKY, n) == 0 &&
-	    (name[n] == '\0' || name[n] == '.');
+	return len >= n && memcmp(p, NS_APP_BSKY, n) == 0 &&
+	    (len == n || p[n] == '.');
+}
+
+/* The $type of a preference (a string, else NULL) and its length. */
+static const char *
+pref_type(const json_t *pref, size_t *len)
+{
+	const json_t	*t = json_object_get(pref, "$type");
+
+	*len = json_string_length(t);
+	return json_string_value(t);
 }
 
 /* prefAllowed(): personalDetailsPref needs full access. */
 static int
-pref_allowed(const char *type, int full)
+pref_allowed(const json_t *pref, int full)
 {
-	return full || type == NULL || strcmp(type, PREF_PERSONAL) != 0;
+	return full || !xrpc_json_str_is(json_object_get(pref, "$type"),
+	    PREF_PERSONAL);
 }
 
 /* getAgeFromDatestring(): whole years from new Date(birthDate) to today,
- * in the local time zone as the reference computes it.  Returns 0 and
- * *age, -1 for an Invalid Date (every comparison is then false). */
+ * in the local time zone as the reference computes it; all len bytes of
+ * birth (a NUL makes an Invalid Date).  Returns 0 and *age, -1 for an
+ * Invalid Date (every comparison is then false). */
 static int
-pref_age(const char *birth, int *age)
+pref_age(const char *birth, size_t len, int *age)
 {
 	struct tm	b, t;
 	time_t		bt, now = time(NULL);
 	int64_t		ms;
 
 	/* new Date(): an RFC 3339 datetime, or a bare date (UTC midnight) */
-	if (syntax_datetime_parse(birth, strlen(birth), &ms, NULL) == -1) {
+	if (syntax_datetime_parse(birth, len, &ms, NULL) == -1) {
 		char	full[32];
-		int	n = snprintf(full, sizeof(full), "%sT00:00:00Z", birth);
+		int	n = snprintf(full, sizeof(full), "%.10sT00:00:00Z",
+			    birth);
 
-		if (strlen(birth) != 10 || n < 0 || (size_t)n >= sizeof(full) ||
+		if (len != 10 || n < 0 || (size_t)n >= sizeof(full) ||
 		    syntax_datetime_parse(full, (size_t)n, &ms, NULL) == -1)
 			return -1;
 	}
@@ -119,7 +133,7 @@ pref_read(struct xrpc_req *req, struct xrpc_res *res, struct db *db,
 {
 	sqlite3_stmt	*q;
 	json_t		*v, *personal = NULL;
-	const char	*name, *type, *birth;
+	const char	*name, *birth;
 	int		 rc, age;
 	size_t		 i;
 
@@ -128,7 +142,8 @@ pref_read(struct xrpc_req *req, struct xrpc_res *res, struct db *db,
 		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 	while ((rc = db_step(db, q)) == 1) {
 		name = (const char *)sqlite3_column_text(q, 0);
-		if (name == NULL || !pref_in_ns(name))
+		if (name == NULL || !pref_in_ns(name,
+		    (size_t)sqlite3_column_bytes(q, 0)))
 			continue;
 		v = json_loadb((const char *)sqlite3_column_blob(q, 1),
 		    (size_t)sqlite3_column_bytes(q, 1), JSON_ALLOW_NUL |
@@ -144,15 +159,16 @@ pref_read(struct xrpc_req *req, struct xrpc_res *res, struct db *db,
 	if (rc == -1)
 		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 	json_array_foreach(out, i, v) {
-		type = json_string_value(json_object_get(v, "$type"));
-		if (type != NULL && strcmp(type, PREF_PERSONAL) == 0) {
+		if (xrpc_json_str_is(json_object_get(v, "$type"),
+		    PREF_PERSONAL)) {
 			personal = v;
 			break;
 		}
 	}
-	birth = json_string_value(json_object_get(personal, "birthDate"));
-	if (birth != NULL && birth[0] != '\0') {
-		int ok = pref_age(birth, &age) == 0;
+	v = json_object_get(personal, "birthDate");
+	if ((birth = json_string_value(v)) != NULL &&
+	    json_string_length(v) > 0) {
+		int ok = pref_age(birth, json_string_length(v), &age) == 0;
 
 		v = json_pack("{s:s, s:b, s:b, s:b}", "$type", PREF_DECLARED,
 		    "isOverAge13", ok && age >= 13, "isOverAge16",
@@ -161,9 +177,7 @@ pref_read(struct xrpc_req *req, struct xrpc_res *res, struct db *db,
 			return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 	}
 	for (i = json_array_size(out); i-- > 0;) {
-		v = json_array_get(out, i);
-		if (!pref_allowed(json_string_value(json_object_get(v,
-		    "$type")), full))
+		if (!pref_allowed(json_array_get(out, i), full))
 			(void)json_array_remove(out, i);
 	}
 	return XRPC_OK;
@@ -233,7 +247,7 @@ pref_input(struct xrpc_req *req, struct xrpc_res *res, int full,
 	json_t		*arr, *v;
 	const char	*type;
 	struct buf	 denied;
-	size_t		 i;
+	size_t		 i, len;
 	enum xrpc_status st = XRPC_OK;
 
 	if ((st = acct_in_object(req, res)) != XRPC_OK)
@@ -254,18 +268,18 @@ pref_input(struct xrpc_req *req, struct xrpc_res *res, int full,
 			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 			    "Preference is missing a $type");
 	}
-	json_array_foreach(arr, i, v)
-		if (!pref_in_ns(json_string_value(json_object_get(v, "$type"))))
+	json_array_foreach(arr, i, v) {
+		type = pref_type(v, &len);
+		if (!pref_in_ns(type, len))
 			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 			    "Some preferences are not in the app.bsky "
 			    "namespace");
-	buf_init(&denied, LIM_ERR_MSG);
-	json_array_foreach(arr, i, v) {
-		type = json_string_value(json_object_get(v, "$type"));
-		if (!pref_allowed(type, full) && buf_printf(&denied, "%s%s",
-		    denied.len > 0 ? ", " : "", type) == -1)
-			break;
 	}
+	buf_init(&denied, LIM_ERR_MSG);
+	json_array_foreach(arr, i, v)
+		if (!pref_allowed(v, full) && buf_printf(&denied, "%s%s",
+		    denied.len > 0 ? ", " : "", PREF_PERSONAL) == -1)
+			break;
 	if (denied.len > 0)
 		st = xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Do not have authorization to set preferences: %.*s",
@@ -285,7 +299,7 @@ pref_write(struct xrpc_res *res, struct db *db, const json_t *arr, int full)
 	const json_t	*v;
 	const char	*type;
 	char		*txt;
-	size_t		 i;
+	size_t		 i, len;
 	int		 bad = 0;
 
 	if (db_begin_immediate(db) == -1)
@@ -299,16 +313,17 @@ pref_write(struct xrpc_res *res, struct db *db, const json_t *arr, int full)
 	json_array_foreach(arr, i, v) {
 		if (bad)
 			break;
-		type = json_string_value(json_object_get(v, "$type"));
-		if (strcmp(type, PREF_DECLARED) == 0)
+		if (xrpc_json_str_is(json_object_get(v, "$type"),
+		    PREF_DECLARED))
 			continue;
+		type = pref_type(v, &len);
 		/* JSON.stringify(value) */
 		txt = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER |
 		    JSON_ENCODE_ANY);
 		if (txt == NULL || (q = db_stmt_get(db, "INSERT INTO "
 		    "\"account_pref\" (\"name\", \"valueJson\") VALUES "
 		    "(?1, ?2)")) == NULL ||
-		    sqlite3_bind_text(q, 1, type, -1, SQLITE_STATIC) !=
+		    sqlite3_bind_text(q, 1, type, (int)len, SQLITE_STATIC) !=
 		    SQLITE_OK || sqlite3_bind_text(q, 2, txt, -1,
 		    SQLITE_STATIC) != SQLITE_OK || db_step(db, q) == -1)
 			bad = 1;
@@ -757,14 +772,17 @@ push_forward(struct xrpc_req *req, struct xrpc_res *res)
 	struct proxy_target	 t;
 	enum xrpc_status	 st;
 	const char		*svc = NULL, *s = NULL;
+	size_t			 len;
 	int			 b;
 
+	/* checked, then forwarded as they came (json_dumps keeps NULs) */
 	if ((st = acct_in_format(req, res, "serviceDid", "did", 1, &svc)) !=
-	    XRPC_OK || (st = acct_in_str(req, res, "token", 1, &s, NULL)) !=
-	    XRPC_OK || (st = acct_in_str(req, res, "platform", 1, &s,
-	    NULL)) != XRPC_OK || (st = acct_in_str(req, res, "appId", 1, &s,
-	    NULL)) != XRPC_OK || (st = acct_in_bool(req, res,
-	    "ageRestricted", 0, &b)) != XRPC_OK)
+	    XRPC_OK ||
+	    (st = acct_in_bytes(req, res, "token", 1, &s, &len)) != XRPC_OK ||
+	    (st = acct_in_bytes(req, res, "platform", 1, &s, &len)) !=
+	    XRPC_OK ||
+	    (st = acct_in_bytes(req, res, "appId", 1, &s, &len)) != XRPC_OK ||
+	    (st = acct_in_bool(req, res, "ageRestricted", 0, &b)) != XRPC_OK)
 		return st;
 	if (strcmp(svc, cfg->appview_did) == 0)
 		st = proxy_target_appview(req, res, req->nsid, &t);
@@ -818,18 +836,6 @@ age_created(struct xrpc_req *req, struct xrpc_res *res, const char **out)
 	return XRPC_OK;
 }
 
-static enum xrpc_status
-age_reply(struct xrpc_res *res, json_t *j)
-{
-	enum xrpc_status	st;
-
-	if (j == NULL)
-		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
-	st = xrpc_res_json(res, 200, j);
-	json_decref(j);
-	return st;
-}
-
 enum xrpc_status
 app_bsky_unspecced_getAgeAssuranceState(struct xrpc_req *req,
     struct xrpc_res *res)
@@ -839,7 +845,7 @@ app_bsky_unspecced_getAgeAssuranceState(struct xrpc_req *req,
 
 	if ((st = age_created(req, res, &created)) != XRPC_OK)
 		return st;
-	return age_reply(res, json_pack("{s:s, s:s}", "lastInitiatedAt",
+	return xrpc_reply(res, json_pack("{s:s, s:s}", "lastInitiatedAt",
 	    created, "status", "assured"));
 }
 
@@ -851,7 +857,7 @@ app_bsky_unspecced_initAgeAssurance(struct xrpc_req *req,
 
 	(void)req;
 	util_iso_time(util_now_ms(), now);
-	return age_reply(res, json_pack("{s:s, s:s}", "lastInitiatedAt", now,
+	return xrpc_reply(res, json_pack("{s:s, s:s}", "lastInitiatedAt", now,
 	    "status", "assured"));
 }
 
@@ -864,7 +870,7 @@ app_bsky_ageassurance_getState(struct xrpc_req *req, struct xrpc_res *res)
 	if ((st = xrpc_param_str(req, res, "countryCode", 1, &cc)) !=
 	    XRPC_OK || (st = age_created(req, res, &created)) != XRPC_OK)
 		return st;
-	return age_reply(res, json_pack("{s:{s:s, s:s, s:s}, s:{s:s}}",
+	return xrpc_reply(res, json_pack("{s:{s:s, s:s, s:s}, s:{s:s}}",
 	    "state", "lastInitiatedAt", created, "status", "assured",
 	    "access", "full", "metadata", "accountCreatedAt", created));
 }
@@ -873,7 +879,7 @@ enum xrpc_status
 app_bsky_ageassurance_getConfig(struct xrpc_req *req, struct xrpc_res *res)
 {
 	(void)req;
-	return age_reply(res, json_pack("{s:[]}", "regions"));
+	return xrpc_reply(res, json_pack("{s:[]}", "regions"));
 }
 
 enum xrpc_status
@@ -883,7 +889,7 @@ app_bsky_ageassurance_begin(struct xrpc_req *req, struct xrpc_res *res)
 
 	(void)req;
 	util_iso_time(util_now_ms(), now);
-	return age_reply(res, json_pack("{s:s, s:s, s:s}", "lastInitiatedAt",
+	return xrpc_reply(res, json_pack("{s:s, s:s, s:s}", "lastInitiatedAt",
 	    now, "status", "assured", "access", "full"));
 }
 
@@ -966,14 +972,11 @@ appbsky_dispatch(struct xrpc_req *req, struct xrpc_res *res,
     const struct xrpc_route *r)
 {
 	enum xrpc_status	st;
-	int			get;
 
-	/* as dispatch.c does for the main table */
-	get = req->method == XRPC_M_GET || req->method == XRPC_M_HEAD;
-	if (r->kind == XRPC_QUERY ? !get : req->method != XRPC_M_POST)
-		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
-		    "Incorrect HTTP method (%s) expected %s", req->method_str,
-		    r->kind == XRPC_QUERY ? "GET" : "POST");
+	/* as dispatch.c does for the main table (the catch-all counted
+	 * the global rate limit already) */
+	if ((st = xrpc_method_check(req, res, r)) != XRPC_OK)
+		return st;
 	req->route = r;
 	if ((st = xrpc_auth_check(req, res, r->auth, r->flags)) != XRPC_OK ||
 	    (st = xrpc_input(req, res)) != XRPC_OK)

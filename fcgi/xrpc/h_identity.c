@@ -25,34 +25,10 @@
 #include "util.h"
 #include "xrpc_int.h"
 
-#define PLC_TIMEOUT_MS	10000
-
 static enum xrpc_status
 internal(struct xrpc_res *res)
 {
 	return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
-}
-
-static enum xrpc_status
-reply(struct xrpc_res *res, json_t *j)
-{
-	enum xrpc_status	st;
-
-	if (j == NULL)
-		return internal(res);
-	st = xrpc_res_json(res, 200, j);
-	json_decref(j);
-	return st;
-}
-
-static enum xrpc_status
-plc_fail(struct xrpc_res *res, enum plc_err e, const char *why)
-{
-	if (e == PLC_ERR_NOMEM)
-		return internal(res);
-	if (e == PLC_ERR_UPSTREAM)
-		return xrpc_fail(res, XRPC_ERR_UPSTREAM_FAILURE, NULL, "%s", why);
-	return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL, "%s", why);
 }
 
 static int
@@ -154,7 +130,7 @@ com_atproto_identity_resolveHandle(struct xrpc_req *req, struct xrpc_res *res)
 	    &a)) == -1)
 		return internal(res);
 	if (rc == 1)
-		return reply(res, json_pack("{s:s}", "did", a.did));
+		return xrpc_reply(res, json_pack("{s:s}", "did", a.did));
 	/* ours: it would be in the database, so it does not exist */
 	if (service_handle(req->srv->cfg, handle))
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
@@ -166,37 +142,10 @@ com_atproto_identity_resolveHandle(struct xrpc_req *req, struct xrpc_res *res)
 	if (rc == 0)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Unable to resolve handle");
-	return reply(res, json_pack("{s:s}", "did", did));
+	return xrpc_reply(res, json_pack("{s:s}", "did", did));
 }
 
 /* ---- updateHandle ------------------------------------------------------------- */
-
-/* The PLC update that points did's alsoKnownAs at handle. */
-static enum xrpc_status
-plc_handle(struct xrpc_req *req, struct xrpc_res *res, struct acct_ctx *ctx,
-    const char *did, const char *handle)
-{
-	const char	*url = req->srv->cfg->plc_url;
-	struct cbor_val	*last, *op;
-	enum plc_err	 e;
-	char		 why[256];
-
-	if ((e = plc_last_op(req->a, url, did, PLC_TIMEOUT_MS, &last, why,
-	    sizeof(why))) != PLC_OK)
-		return plc_fail(res, e, why);
-	if ((e = plc_op_update(req->a, last, handle, &op)) != PLC_OK) {
-		if (e == PLC_ERR_TOMBSTONE)
-			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
-			    "Cannot apply op to tombstone");
-		return plc_fail(res, e, plc_err_str(e));
-	}
-	if ((e = plc_op_sign(req->a, op, ctx->rotation)) != PLC_OK)
-		return internal(res);
-	if ((e = plc_submit(url, did, op, PLC_TIMEOUT_MS, why, sizeof(why))) !=
-	    PLC_OK)
-		return plc_fail(res, e, why);
-	return XRPC_OK;
-}
 
 enum xrpc_status
 com_atproto_identity_updateHandle(struct xrpc_req *req, struct xrpc_res *res)
@@ -224,7 +173,7 @@ com_atproto_identity_updateHandle(struct xrpc_req *req, struct xrpc_res *res)
 		    "HandleNotAvailable", "Handle already taken: %s", handle);
 	if (rc == 0) {
 		if (strncmp(did, "did:plc:", 8) == 0) {
-			if ((st = plc_handle(req, res, ctx, did, handle)) !=
+			if ((st = acct_plc_handle(req, res, ctx, did, handle)) !=
 			    XRPC_OK)
 				return st;
 		} else {
@@ -294,7 +243,7 @@ com_atproto_identity_getRecommendedDidCredentials(struct xrpc_req *req,
 		json_decref(j);
 		return internal(res);
 	}
-	return reply(res, j);
+	return xrpc_reply(res, j);
 }
 
 /* ---- signPlcOperation, submitPlcOperation ------------------------------------------ */
@@ -326,29 +275,22 @@ com_atproto_identity_signPlcOperation(struct xrpc_req *req,
 	const char		*did = req->auth.did, *token = NULL, *why;
 	struct cbor_val		*last, *op;
 	struct acct_ctx		*ctx;
-	enum accountdb_token	 tok;
 	enum xrpc_status	 st;
 	enum plc_err		 e;
 	char			 msg[256];
-	size_t			 i;
+	size_t			 i, toklen = 0;
 
-	if ((st = acct_in_str(req, res, "token", 0, &token, NULL)) != XRPC_OK)
+	if ((st = acct_in_bytes(req, res, "token", 0, &token, &toklen)) !=
+	    XRPC_OK)
 		return st;
 	if (token == NULL)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "email confirmation token required to sign PLC operations");
 	if ((ctx = acct_ctx_get(req, res)) == NULL)
 		return XRPC_ERR_INTERNAL;
-	if (strlen(token) > LIM_TOKEN_INPUT)
-		tok = ACCOUNTDB_TOKEN_INVALID;
-	else if (accountdb_email_token_check(ctx->account, did,
-	    "plc_operation", token, util_now_ms(), &tok) == -1)
-		return internal(res);
-	if (tok != ACCOUNTDB_TOKEN_VALID)
-		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, tok ==
-		    ACCOUNTDB_TOKEN_EXPIRED ? "ExpiredToken" : "InvalidToken",
-		    tok == ACCOUNTDB_TOKEN_EXPIRED ? "Token is expired" :
-		    "Token is invalid");
+	if ((st = acct_token_check(res, ctx, did, "plc_operation", token,
+	    toklen)) != XRPC_OK)
+		return st;
 	if (accountdb_email_token_delete(ctx->account, did, "plc_operation") ==
 	    -1)
 		return internal(res);
@@ -356,8 +298,8 @@ com_atproto_identity_signPlcOperation(struct xrpc_req *req,
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Not a did:plc: %s", did);
 	if ((e = plc_last_op(req->a, req->srv->cfg->plc_url, did,
-	    PLC_TIMEOUT_MS, &last, msg, sizeof(msg))) != PLC_OK)
-		return plc_fail(res, e, msg);
+	    LIM_PLC_TIMEOUT_MS, &last, msg, sizeof(msg))) != PLC_OK)
+		return acct_plc_fail(res, e, msg);
 	if ((e = plc_op_update(req->a, last, NULL, &op)) != PLC_OK)
 		return e == PLC_ERR_TOMBSTONE ? xrpc_fail(res,
 		    XRPC_ERR_INVALID_REQUEST, NULL, "Did is tombstoned") :
@@ -370,7 +312,8 @@ com_atproto_identity_signPlcOperation(struct xrpc_req *req,
 		    "Invalid operation: %s", why);
 	if (plc_op_sign(req->a, op, ctx->rotation) != PLC_OK)
 		return internal(res);
-	return reply(res, json_pack("{s:o}", "operation", cbor_to_json(op)));
+	return xrpc_reply(res, json_pack("{s:o}", "operation",
+	    cbor_to_json(op)));
 }
 
 /* The checks of submitPlcOperation.ts on a validated operation. */
@@ -454,8 +397,8 @@ com_atproto_identity_submitPlcOperation(struct xrpc_req *req,
 	if ((st = submit_check(req, res, ctx, op)) != XRPC_OK)
 		return st;
 	if ((e = plc_submit(req->srv->cfg->plc_url, req->auth.did, op,
-	    PLC_TIMEOUT_MS, msg, sizeof(msg))) != PLC_OK)
-		return plc_fail(res, e, msg);
+	    LIM_PLC_TIMEOUT_MS, msg, sizeof(msg))) != PLC_OK)
+		return acct_plc_fail(res, e, msg);
 	if (sequence_identity(ctx, req->auth.did, NULL) == -1)
 		return internal(res);
 	return XRPC_OK;

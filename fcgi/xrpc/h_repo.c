@@ -118,19 +118,6 @@ commit_json(const struct rw_result *r)
 	return o;
 }
 
-/* Sends j (stolen) or a 500. */
-static enum xrpc_status
-send_json(struct xrpc_res *res, json_t *j)
-{
-	enum xrpc_status	st;
-
-	if (j == NULL)
-		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
-	st = xrpc_res_json(res, 200, j);
-	json_decref(j);
-	return st;
-}
-
 /* ---- input fields ------------------------------------------------------------ */
 
 /* A body string field with a Lexicon format. */
@@ -328,7 +315,7 @@ record_reply(struct xrpc_res *res, const struct rw_write *w,
 		goto fail;
 	if (jset_str(o, "validationStatus", w->validation) == -1)
 		goto fail;
-	return send_json(res, o);
+	return xrpc_reply(res, o);
 fail:
 	json_decref(o);
 	return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
@@ -410,7 +397,7 @@ com_atproto_repo_deleteRecord(struct xrpc_req *req, struct xrpc_res *res)
 		json_decref(o);
 		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 	}
-	return send_json(res, o);
+	return xrpc_reply(res, o);
 }
 
 /* ==== applyWrites ============================================================== */
@@ -449,17 +436,6 @@ aw_str(struct xrpc_req *req, struct xrpc_res *res, const json_t *o, size_t i,
 	return XRPC_OK;
 }
 
-/* Is v the string want, all of it (a NUL inside v does not stop the
- * comparison)? */
-static int
-json_str_is(const json_t *v, const char *want)
-{
-	size_t	len = strlen(want);
-
-	return json_is_string(v) && json_string_length(v) == len &&
-	    memcmp(json_string_value(v), want, len) == 0;
-}
-
 /* One element of writes: #create, #update or #delete. */
 static enum xrpc_status
 aw_one(struct xrpc_req *req, struct xrpc_res *res, const char *did,
@@ -479,11 +455,11 @@ aw_one(struct xrpc_req *req, struct xrpc_res *res, const char *did,
 	memset(&in, 0, sizeof(in));
 	in.did = did;
 	in.validate = validate;
-	if (json_str_is(type, AW_TYPE "#create"))
+	if (xrpc_json_str_is(type, AW_TYPE "#create"))
 		in.action = REPO_CREATE;
-	else if (json_str_is(type, AW_TYPE "#update"))
+	else if (xrpc_json_str_is(type, AW_TYPE "#update"))
 		in.action = REPO_UPDATE;
-	else if (json_str_is(type, AW_TYPE "#delete"))
+	else if (xrpc_json_str_is(type, AW_TYPE "#delete"))
 		in.action = REPO_DELETE;
 	else
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
@@ -586,7 +562,7 @@ com_atproto_repo_applyWrites(struct xrpc_req *req, struct xrpc_res *res)
 		json_decref(o);
 		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 	}
-	return send_json(res, o);
+	return xrpc_reply(res, o);
 }
 
 /* ==== getRecord, listRecords, describeRepo ====================================== */
@@ -666,7 +642,7 @@ com_atproto_repo_getRecord(struct xrpc_req *req, struct xrpc_res *res)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, "RecordNotFound",
 		    "Could not locate record: %s", uri);
 	}
-	return send_json(res, g.out);
+	return xrpc_reply(res, g.out);
 }
 
 struct list_rec {
@@ -734,7 +710,7 @@ com_atproto_repo_listRecords(struct xrpc_req *req, struct xrpc_res *res)
 		json_decref(o);
 		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 	}
-	return send_json(res, o);
+	return xrpc_reply(res, o);
 }
 
 static int
@@ -797,7 +773,7 @@ com_atproto_repo_describeRepo(struct xrpc_req *req, struct xrpc_res *res)
 		o = describe_json(&acct, doc, cols, ok);
 	json_decref(cols);
 	json_decref(doc);
-	return send_json(res, o);
+	return xrpc_reply(res, o);
 }
 
 /* ==== uploadBlob, listMissingBlobs ================================================ */
@@ -843,7 +819,7 @@ blob_reply(struct xrpc_res *res, const struct cid *cid, const char *mime,
 	}
 	json_decref(ref);
 	json_decref(b);
-	return send_json(res, o);
+	return xrpc_reply(res, o);
 }
 
 enum xrpc_status
@@ -932,7 +908,7 @@ com_atproto_repo_listMissingBlobs(struct xrpc_req *req, struct xrpc_res *res)
 		json_decref(o);
 		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 	}
-	return send_json(res, o);
+	return xrpc_reply(res, o);
 }
 
 /* ==== importRepo ==================================================================== */

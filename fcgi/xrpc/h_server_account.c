@@ -28,36 +28,11 @@
 #include "xrpc_int.h"
 
 #define NSID_CREATE_ACCOUNT	"com.atproto.server.createAccount"
-#define PLC_TIMEOUT_MS		10000	/* the reference's PLC client has none */
 
 static enum xrpc_status
 internal(struct xrpc_res *res)
 {
 	return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
-}
-
-static enum xrpc_status
-reply(struct xrpc_res *res, json_t *j)
-{
-	enum xrpc_status	st;
-
-	if (j == NULL)
-		return internal(res);
-	st = xrpc_res_json(res, 200, j);
-	json_decref(j);
-	return st;
-}
-
-/* The PLC client's error as the reference reports it: 400 with the
- * directory's message, 502 when the directory failed. */
-static enum xrpc_status
-plc_fail(struct xrpc_res *res, enum plc_err e, const char *why)
-{
-	if (e == PLC_ERR_NOMEM)
-		return internal(res);
-	if (e == PLC_ERR_UPSTREAM)
-		return xrpc_fail(res, XRPC_ERR_UPSTREAM_FAILURE, NULL, "%s", why);
-	return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL, "%s", why);
 }
 
 /* ---- service auth (userServiceAuthOptional) ------------------------------------ */
@@ -104,10 +79,12 @@ service_auth(struct xrpc_req *req, struct xrpc_res *res, struct acct_ctx *ctx,
 
 /* ---- createAccount ------------------------------------------------------------ */
 
+/* The strings as acct_in_bytes() read them; email, invite and recovery
+ * hold no NUL once create_read() and create_validate() accepted them. */
 struct create_in {
 	const char	*email, *handle_in, *did, *invite, *password;
 	const char	*recovery;
-	size_t		 pwlen;
+	size_t		 emaillen, invitelen, pwlen, recoverylen;
 	char		 handle[LIM_HANDLE_LEN + 1];
 };
 
@@ -116,29 +93,33 @@ create_read(struct xrpc_req *req, struct xrpc_res *res, struct create_in *in)
 {
 	const char		*s;
 	enum xrpc_status	 st;
+	size_t			 len;
 
 	memset(in, 0, sizeof(*in));
-	if ((st = acct_in_str(req, res, "email", 0, &in->email, NULL)) !=
-	    XRPC_OK ||
+	if ((st = acct_in_bytes(req, res, "email", 0, &in->email,
+	    &in->emaillen)) != XRPC_OK ||
 	    (st = acct_in_format(req, res, "handle", "handle", 1,
 	    &in->handle_in)) != XRPC_OK ||
 	    (st = acct_in_format(req, res, "did", "did", 0, &in->did)) !=
 	    XRPC_OK ||
-	    (st = acct_in_str(req, res, "inviteCode", 0, &in->invite, NULL)) !=
+	    (st = acct_in_bytes(req, res, "inviteCode", 0, &in->invite,
+	    &in->invitelen)) != XRPC_OK ||
+	    /* the phone verification is not offered: ignored */
+	    (st = acct_in_bytes(req, res, "verificationCode", 0, &s, &len)) !=
 	    XRPC_OK ||
-	    (st = acct_in_str(req, res, "verificationCode", 0, &s, NULL)) !=
+	    (st = acct_in_bytes(req, res, "verificationPhone", 0, &s, &len)) !=
 	    XRPC_OK ||
-	    (st = acct_in_str(req, res, "verificationPhone", 0, &s, NULL)) !=
-	    XRPC_OK ||
-	    (st = acct_in_str(req, res, "password", 0, &in->password,
+	    (st = acct_in_bytes(req, res, "password", 0, &in->password,
 	    &in->pwlen)) != XRPC_OK ||
-	    (st = acct_in_str(req, res, "recoveryKey", 0, &in->recovery,
-	    NULL)) != XRPC_OK)
+	    (st = acct_in_bytes(req, res, "recoveryKey", 0, &in->recovery,
+	    &in->recoverylen)) != XRPC_OK)
 		return st;
 	if (json_object_get(req->input, "plcOp") != NULL)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Unsupported input: \"plcOp\"");
-	if (in->invite != NULL && strlen(in->invite) > LIM_INVITE_CODE_LEN)
+	/* no stored code is this long or holds a NUL */
+	if (in->invite != NULL && (in->invitelen > LIM_INVITE_CODE_LEN ||
+	    memchr(in->invite, '\0', in->invitelen) != NULL))
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST,
 		    "InvalidInviteCode", "Provided invite code not available");
 	return XRPC_OK;
@@ -167,7 +148,7 @@ create_validate(struct xrpc_req *req, struct xrpc_res *res,
 	if (in->email == NULL)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Email is required");
-	if (!acct_email_valid(in->email, strlen(in->email)))
+	if (!acct_email_valid(in->email, in->emaillen))
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "This email address is not supported, please use a "
 		    "different email.");
@@ -206,8 +187,17 @@ create_plc_op(struct xrpc_req *req, struct xrpc_res *res,
 	size_t			 n = 0;
 	enum plc_err		 e;
 
-	if (in->recovery != NULL)
+	/* the PLC directory refuses keys it cannot parse; so do we */
+	if (in->recovery != NULL) {
+		struct key *k = NULL;
+
+		if (key_parse_did(in->recovery, in->recoverylen, &k) !=
+		    KEY_OK)
+			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
+			    "Unsupported recovery key: %s", in->recovery);
+		key_free(k);
 		rot[n++] = in->recovery;
+	}
 	if (cfg->recovery_did_key != NULL)
 		rot[n++] = cfg->recovery_did_key;
 	rot[n++] = ctx->rotation_did;
@@ -223,16 +213,6 @@ create_plc_op(struct xrpc_req *req, struct xrpc_res *res,
 		return e == PLC_ERR_NOMEM ? internal(res) :
 		    xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "invalid plc operation: %s", plc_err_str(e));
-	/* the PLC directory refuses keys it cannot parse; so do we */
-	if (in->recovery != NULL) {
-		struct key *k = NULL;
-
-		if (key_parse_did(in->recovery, strlen(in->recovery), &k) !=
-		    KEY_OK)
-			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
-			    "Unsupported recovery key: %s", in->recovery);
-		key_free(k);
-	}
 	return XRPC_OK;
 }
 
@@ -374,10 +354,10 @@ com_atproto_server_createAccount(struct xrpc_req *req, struct xrpc_res *res)
 	}
 	made = 1;
 	if (op != NULL && (pe = plc_submit(cfg->plc_url, did, op,
-	    PLC_TIMEOUT_MS, why, sizeof(why))) != PLC_OK) {
+	    LIM_PLC_TIMEOUT_MS, why, sizeof(why))) != PLC_OK) {
 		log_error("%s: failed to create did:plc for %s: %s", __func__,
 		    in.handle, why);
-		st = plc_fail(res, pe, why);
+		st = acct_plc_fail(res, pe, why);
 		goto out;
 	}
 	if (resolve_did(&ctx->resolver, req->a, did, 1, &doc, &at) != 1)
@@ -393,7 +373,7 @@ com_atproto_server_createAccount(struct xrpc_req *req, struct xrpc_res *res)
 	if (!deactivated && create_events(ctx, did, in.handle, &g) == -1)
 		log_error("%s: %s: could not sequence the new account",
 		    __func__, did);
-	st = reply(res, create_json(in.handle, did, doc, &t));
+	st = xrpc_reply(res, create_json(in.handle, did, doc, &t));
 out:
 	if (made && acct_store_destroy(ctx, did) == -1)
 		log_error("%s: %s: could not remove the actor store", __func__,
@@ -470,7 +450,7 @@ com_atproto_server_createInviteCode(struct xrpc_req *req, struct xrpc_res *res)
 		json_decref(arr);
 		return st;
 	}
-	st = reply(res, json_pack("{s:O}", "code", json_array_get(arr, 0)));
+	st = xrpc_reply(res, json_pack("{s:O}", "code", json_array_get(arr, 0)));
 	json_decref(arr);
 	return st;
 }
@@ -499,9 +479,10 @@ com_atproto_server_createInviteCodes(struct xrpc_req *req,
 		    acct_preview(req->a, accts));
 	n = accts != NULL ? json_array_size(accts) : 0;
 	json_array_foreach(accts, i, v) {
+		/* all of it: "did:plc:x\u0000y" is not did:plc:x */
 		did = json_string_value(v);
-		if (did == NULL || syntax_did_validate(did, strlen(did), NULL) ==
-		    -1)
+		if (did == NULL || syntax_did_validate(did,
+		    json_string_length(v), NULL) == -1)
 			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 			    "Invalid DID (got %s) at $.forAccounts[%zu]",
 			    acct_preview(req->a, v), i);
@@ -525,7 +506,7 @@ com_atproto_server_createInviteCodes(struct xrpc_req *req,
 			return st;
 		}
 	}
-	return reply(res, json_pack("{s:o}", "codes", out));
+	return xrpc_reply(res, json_pack("{s:o}", "codes", out));
 }
 
 /* ---- activation ------------------------------------------------------------------ */
@@ -577,9 +558,9 @@ valid_did_doc(struct xrpc_req *req, struct xrpc_res *res,
 	int			 found = 0, rc;
 
 	if (strncmp(did, "did:plc:", 8) == 0) {
-		if ((e = plc_doc_data(req->a, cfg->plc_url, did, PLC_TIMEOUT_MS,
-		    &data, why, sizeof(why))) != PLC_OK)
-			return plc_fail(res, e, why);
+		if ((e = plc_doc_data(req->a, cfg->plc_url, did,
+		    LIM_PLC_TIMEOUT_MS, &data, why, sizeof(why))) != PLC_OK)
+			return acct_plc_fail(res, e, why);
 		rot = cbor_map_get(data, "rotationKeys");
 		for (i = 0; i < rot->u.a.n; i++)
 			found |= rot->u.a.items[i]->u.s.len ==
@@ -712,8 +693,8 @@ com_atproto_server_checkAccountStatus(struct xrpc_req *req,
 	memset(&scratch, 0, sizeof(scratch));
 	scratch.a = req->a;
 	valid = valid_did_doc(req, &scratch, ctx, req->auth.did) == XRPC_OK;
-	return reply(res, json_pack("{s:b, s:b, s:s, s:s, s:I, s:I, s:i, s:I,"
-	    " s:I}", "activated", rc == 1 && a.deactivated_at == NULL,
+	return xrpc_reply(res, json_pack("{s:b, s:b, s:s, s:s, s:I, s:I, s:i,"
+	    " s:I, s:I}", "activated", rc == 1 && a.deactivated_at == NULL,
 	    "validDid", valid, "repoCommit", cs, "repoRev", root.rev,
 	    "repoBlocks", (json_int_t)blocks, "indexedRecords",
 	    (json_int_t)records, "privateStateValues", 0, "expectedBlobs",
@@ -727,18 +708,16 @@ com_atproto_server_deleteAccount(struct xrpc_req *req, struct xrpc_res *res)
 {
 	struct accountdb_account a;
 	struct acct_ctx		*ctx;
-	enum accountdb_token	 tok;
 	enum xrpc_status	 st;
 	const char		*did = NULL, *pw = NULL, *token = NULL, *stored;
-	struct buf		 b;
-	size_t			 pwlen = 0;
-	int64_t			 seq;
+	size_t			 pwlen = 0, toklen = 0;
 	int			 rc;
 
 	if ((st = acct_in_format(req, res, "did", "did", 1, &did)) != XRPC_OK ||
-	    (st = acct_in_str(req, res, "password", 1, &pw, &pwlen)) !=
+	    (st = acct_in_bytes(req, res, "password", 1, &pw, &pwlen)) !=
 	    XRPC_OK ||
-	    (st = acct_in_str(req, res, "token", 1, &token, NULL)) != XRPC_OK)
+	    (st = acct_in_bytes(req, res, "token", 1, &token, &toklen)) !=
+	    XRPC_OK)
 		return st;
 	if ((ctx = acct_ctx_get(req, res)) == NULL)
 		return XRPC_ERR_INTERNAL;
@@ -759,24 +738,8 @@ com_atproto_server_deleteAccount(struct xrpc_req *req, struct xrpc_res *res)
 	if (rc != 1)
 		return xrpc_fail(res, XRPC_ERR_AUTH_REQUIRED, NULL,
 		    "Invalid did or password");
-	if (strlen(token) > LIM_TOKEN_INPUT)
-		tok = ACCOUNTDB_TOKEN_INVALID;
-	else if (accountdb_email_token_check(ctx->account, did,
-	    "delete_account", token, util_now_ms(), &tok) == -1)
-		return internal(res);
-	if (tok == ACCOUNTDB_TOKEN_INVALID)
-		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, "InvalidToken",
-		    "Token is invalid");
-	if (tok == ACCOUNTDB_TOKEN_EXPIRED)
-		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, "ExpiredToken",
-		    "Token is expired");
-	if (acct_store_destroy(ctx, did) == -1 ||
-	    accountdb_account_delete(ctx->account, did) == -1)
-		return internal(res);
-	buf_init(&b, 0);
-	rc = acct_evt_account(&b, did, 0, "deleted") == -1 ||
-	    acct_seq(ctx, did, SEQDB_ACCOUNT, &b, &seq) == -1 ||
-	    seqdb_delete_before(ctx->store->seq, did, seq) == -1;
-	buf_free(&b);
-	return rc ? internal(res) : XRPC_OK;
+	if ((st = acct_token_check(res, ctx, did, "delete_account", token,
+	    toklen)) != XRPC_OK)
+		return st;
+	return acct_delete(ctx, did) == -1 ? internal(res) : XRPC_OK;
 }

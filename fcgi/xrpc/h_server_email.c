@@ -232,27 +232,6 @@ request_token(struct xrpc_req *req, struct xrpc_res *res, const char *purpose,
 	return st;
 }
 
-/* assertValidToken(): InvalidToken / ExpiredToken. */
-static enum xrpc_status
-token_check(struct xrpc_res *res, struct acct_ctx *ctx, const char *did,
-    const char *purpose, const char *token)
-{
-	enum accountdb_token	t;
-
-	if (strlen(token) > LIM_TOKEN_INPUT)
-		t = ACCOUNTDB_TOKEN_INVALID;
-	else if (accountdb_email_token_check(ctx->account, did, purpose, token,
-	    util_now_ms(), &t) == -1)
-		return internal(res);
-	if (t == ACCOUNTDB_TOKEN_INVALID)
-		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, "InvalidToken",
-		    "Token is invalid");
-	if (t == ACCOUNTDB_TOKEN_EXPIRED)
-		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, "ExpiredToken",
-		    "Token is expired");
-	return XRPC_OK;
-}
-
 /* ---- confirm email ------------------------------------------------------ */
 
 enum xrpc_status
@@ -281,10 +260,13 @@ com_atproto_server_confirmEmail(struct xrpc_req *req, struct xrpc_res *res)
 	enum xrpc_status	 st;
 	const char		*email = NULL, *token = NULL, *le;
 	char			 now[UTIL_ISO_LEN];
+	size_t			 emaillen = 0, toklen = 0;
 	int			 rc;
 
-	if ((st = acct_in_str(req, res, "email", 1, &email, NULL)) != XRPC_OK ||
-	    (st = acct_in_str(req, res, "token", 1, &token, NULL)) != XRPC_OK)
+	if ((st = acct_in_bytes(req, res, "email", 1, &email, &emaillen)) !=
+	    XRPC_OK ||
+	    (st = acct_in_bytes(req, res, "token", 1, &token, &toklen)) !=
+	    XRPC_OK)
 		return st;
 	if ((ctx = acct_ctx_get(req, res)) == NULL)
 		return XRPC_ERR_INTERNAL;
@@ -294,13 +276,16 @@ com_atproto_server_confirmEmail(struct xrpc_req *req, struct xrpc_res *res)
 	if (rc == 0)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, "AccountNotFound",
 		    "user not found");
-	if ((le = lower(req->a, email)) == NULL)
+	/* all of it: "a@b.c\u0000x" matches no stored address */
+	if (memchr(email, '\0', emaillen) != NULL)
+		le = NULL;
+	else if ((le = lower(req->a, email)) == NULL)
 		return internal(res);
-	if (a.email == NULL || strcmp(a.email, le) != 0)
+	if (a.email == NULL || le == NULL || strcmp(a.email, le) != 0)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, "InvalidEmail",
 		    "invalid email");
-	if ((st = token_check(res, ctx, a.did, ADM_PURPOSE_CONFIRM, token)) !=
-	    XRPC_OK)
+	if ((st = acct_token_check(res, ctx, a.did, ADM_PURPOSE_CONFIRM, token,
+	    toklen)) != XRPC_OK)
 		return st;
 	acct_now_iso(now);
 	if (db_begin_immediate(ctx->account) == -1)
@@ -355,14 +340,18 @@ com_atproto_server_updateEmail(struct xrpc_req *req, struct xrpc_res *res)
 	struct acct_ctx		*ctx;
 	enum xrpc_status	 st;
 	const char		*email = NULL, *token = NULL;
+	size_t			 emaillen = 0, toklen = 0;
 	int			 rc, factor = 0;
 
-	if ((st = acct_in_str(req, res, "email", 1, &email, NULL)) != XRPC_OK ||
+	if ((st = acct_in_bytes(req, res, "email", 1, &email, &emaillen)) !=
+	    XRPC_OK ||
 	    (st = acct_in_bool(req, res, "emailAuthFactor", 0, &factor)) !=
 	    XRPC_OK ||
-	    (st = acct_in_str(req, res, "token", 0, &token, NULL)) != XRPC_OK)
+	    (st = acct_in_bytes(req, res, "token", 0, &token, &toklen)) !=
+	    XRPC_OK)
 		return st;
-	if (!acct_email_valid(email, strlen(email)))
+	/* every byte: a NUL is not valid, so email is a C string after */
+	if (!acct_email_valid(email, emaillen))
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "This email address is not supported, please use a "
 		    "different email.");
@@ -375,11 +364,11 @@ com_atproto_server_updateEmail(struct xrpc_req *req, struct xrpc_res *res)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "account not found");
 	if (a.email_confirmed_at != NULL) {
-		if (token == NULL || token[0] == '\0')
+		if (token == NULL || toklen == 0)
 			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST,
 			    "TokenRequired", "confirmation token required");
-		if ((st = token_check(res, ctx, a.did, ADM_PURPOSE_UPDATE,
-		    token)) != XRPC_OK)
+		if ((st = acct_token_check(res, ctx, a.did,
+		    ADM_PURPOSE_UPDATE, token, toklen)) != XRPC_OK)
 			return st;
 	}
 	/* updateAccountEmail(): the address and no tokens left, together */
@@ -406,13 +395,16 @@ com_atproto_server_requestPasswordReset(struct xrpc_req *req,
 	enum xrpc_status	 st;
 	const char		*email = NULL;
 	char			 tok[LIM_EMAIL_TOKEN_LEN + 1];
+	size_t			 len = 0;
 	int			 rc;
 
-	if ((st = acct_in_str(req, res, "email", 1, &email, NULL)) != XRPC_OK)
+	if ((st = acct_in_bytes(req, res, "email", 1, &email, &len)) !=
+	    XRPC_OK)
 		return st;
 	if ((ctx = acct_ctx_get(req, res)) == NULL)
 		return XRPC_ERR_INTERNAL;
-	rc = strlen(email) > LIM_EMAIL_LEN ? 0 :
+	/* no stored address is longer or holds a NUL */
+	rc = len > LIM_EMAIL_LEN || memchr(email, '\0', len) != NULL ? 0 :
 	    accountdb_account_by_email(ctx->account, req->a, email,
 	    ACCOUNTDB_TAKENDOWN | ACCOUNTDB_DEACTIVATED, &a);
 	if (rc == -1)
@@ -435,11 +427,12 @@ com_atproto_server_resetPassword(struct xrpc_req *req, struct xrpc_res *res)
 	struct acct_ctx		*ctx;
 	enum xrpc_status	 st;
 	const char		*token = NULL, *pw = NULL, *did;
-	size_t			 pwlen = 0;
+	size_t			 pwlen = 0, toklen = 0;
 	int			 rc, valid;
 
-	if ((st = acct_in_str(req, res, "token", 1, &token, NULL)) != XRPC_OK ||
-	    (st = acct_in_str(req, res, "password", 1, &pw, &pwlen)) !=
+	if ((st = acct_in_bytes(req, res, "token", 1, &token, &toklen)) !=
+	    XRPC_OK ||
+	    (st = acct_in_bytes(req, res, "password", 1, &pw, &pwlen)) !=
 	    XRPC_OK)
 		return st;
 	if (password_js_length(pw, pwlen) > LIM_PASSWORD_NEW)
@@ -448,9 +441,9 @@ com_atproto_server_resetPassword(struct xrpc_req *req, struct xrpc_res *res)
 	if ((ctx = acct_ctx_get(req, res)) == NULL)
 		return XRPC_ERR_INTERNAL;
 	/* assertValidTokenAndFindDid() */
-	rc = strlen(token) > LIM_TOKEN_INPUT ? 0 :
-	    admindb_token_find(ctx->account, req->a, ADM_PURPOSE_RESET, token,
-	    util_now_ms(), &did, &valid);
+	rc = toklen > LIM_TOKEN_INPUT || memchr(token, '\0', toklen) !=
+	    NULL ? 0 : admindb_token_find(ctx->account, req->a,
+	    ADM_PURPOSE_RESET, token, util_now_ms(), &did, &valid);
 	if (rc == -1)
 		return internal(res);
 	if (rc == 0)

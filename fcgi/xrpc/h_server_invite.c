@@ -28,18 +28,6 @@ internal(struct xrpc_res *res)
 	return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 }
 
-static enum xrpc_status
-reply(struct xrpc_res *res, json_t *j)
-{
-	enum xrpc_status	st;
-
-	if (j == NULL)
-		return internal(res);
-	st = xrpc_res_json(res, 200, j);
-	json_decref(j);
-	return st;
-}
-
 /* ---- getAccountInviteCodes ---------------------------------------------- */
 
 /* calculateCodesToCreate(): how many routine codes to mint now and the
@@ -167,7 +155,7 @@ com_atproto_server_getAccountInviteCodes(struct xrpc_req *req,
 			return internal(res);
 		}
 	}
-	return reply(res, json_pack("{s:o}", "codes", arr));
+	return xrpc_reply(res, json_pack("{s:o}", "codes", arr));
 }
 
 /* ---- admin.getInviteCodes ----------------------------------------------- */
@@ -294,10 +282,18 @@ com_atproto_admin_getInviteCodes(struct xrpc_req *req, struct xrpc_res *res)
 		json_decref(out);
 		return internal(res);
 	}
-	return reply(res, out);
+	return xrpc_reply(res, out);
 }
 
 /* ---- disabling ---------------------------------------------------------- */
+
+/* 1 when the JSON string v holds a NUL. */
+static int
+has_nul(const json_t *v)
+{
+	return memchr(json_string_value(v), '\0', json_string_length(v)) !=
+	    NULL;
+}
 
 enum xrpc_status
 com_atproto_admin_disableInviteCodes(struct xrpc_req *req,
@@ -319,18 +315,22 @@ com_atproto_admin_disableInviteCodes(struct xrpc_req *req,
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL, "%s",
 		    ENTRYWAY_INVITES);
 	json_array_foreach(accounts, i, v)
-		if (strcmp(json_string_value(v), "admin") == 0)
+		if (xrpc_json_str_is(v, "admin"))
 			return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 			    "cannot disable admin invite codes");
 	if ((ctx = acct_ctx_get(req, res)) == NULL)
 		return XRPC_ERR_INTERNAL;
 	if (db_begin_immediate(ctx->account) == -1)
 		return internal(res);
+	/* a value with a NUL matches no stored code or account: skipped */
 	json_array_foreach(codes, i, v)
-		rc |= admindb_code_disable(ctx->account, json_string_value(v));
+		if (!has_nul(v))
+			rc |= admindb_code_disable(ctx->account,
+			    json_string_value(v));
 	json_array_foreach(accounts, i, v)
-		rc |= admindb_account_codes_disable(ctx->account,
-		    json_string_value(v));
+		if (!has_nul(v))
+			rc |= admindb_account_codes_disable(ctx->account,
+			    json_string_value(v));
 	if (rc != 0) {
 		(void)db_rollback(ctx->account);
 		return internal(res);
@@ -344,10 +344,12 @@ account_invites(struct xrpc_req *req, struct xrpc_res *res, int disabled)
 	struct acct_ctx		*ctx;
 	enum xrpc_status	 st;
 	const char		*did = NULL, *note = NULL;
+	size_t			 len;
 
 	if ((st = acct_in_format(req, res, "account", "did", 1, &did)) !=
 	    XRPC_OK ||
-	    (st = acct_in_str(req, res, "note", 0, &note, NULL)) != XRPC_OK)
+	    /* note: checked, not kept (as the reference) */
+	    (st = acct_in_bytes(req, res, "note", 0, &note, &len)) != XRPC_OK)
 		return st;
 	if (req->srv->cfg->entryway_url != NULL)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL, "%s",

@@ -66,18 +66,6 @@ session_json(const struct accountdb_account *u, const char *access,
 	return j;
 }
 
-static enum xrpc_status
-reply(struct xrpc_res *res, json_t *j)
-{
-	enum xrpc_status	st;
-
-	if (j == NULL)
-		return internal(res);
-	st = xrpc_res_json(res, 200, j);
-	json_decref(j);
-	return st;
-}
-
 /* ---- createSession ---------------------------------------------------------- */
 
 /* Sleeps until LIM_LOGIN_FLOOR_MS have passed since t0_us (monotonic). */
@@ -132,7 +120,7 @@ login_app(struct acct_ctx *ctx, struct arena *a, const char *did,
  * app password matched), or the refusal. */
 static enum xrpc_status
 login(struct xrpc_req *req, struct xrpc_res *res, struct acct_ctx *ctx,
-    const char *ident, const char *pw, size_t pwlen,
+    const char *ident, size_t identlen, const char *pw, size_t pwlen,
     struct accountdb_account *u, struct accountdb_app_password *app,
     int *used_app)
 {
@@ -142,6 +130,10 @@ login(struct xrpc_req *req, struct xrpc_res *res, struct acct_ctx *ctx,
 	int		 rc;
 
 	*used_app = 0;
+	/* all of it: no stored handle, DID or email holds a NUL */
+	if (memchr(ident, '\0', identlen) != NULL)
+		return xrpc_fail(res, XRPC_ERR_AUTH_REQUIRED, NULL,
+		    "Invalid identifier or password");
 	if ((id = arena_strdup(req->a, ident)) == NULL)
 		return internal(res);
 	for (i = 0; id[i] != '\0'; i++)
@@ -150,7 +142,7 @@ login(struct xrpc_req *req, struct xrpc_res *res, struct acct_ctx *ctx,
 	if (strchr(id, '@') != NULL)
 		rc = accountdb_account_by_email(ctx->account, req->a, id, all,
 		    u);
-	else if (syntax_atid_validate(id, strlen(id), NULL) == 0)
+	else if (syntax_atid_validate(id, identlen, NULL) == 0)
 		rc = accountdb_account_get(ctx->account, req->a, id, all, u);
 	else
 		rc = 0;
@@ -198,17 +190,18 @@ com_atproto_server_createSession(struct xrpc_req *req, struct xrpc_res *res)
 	enum xrpc_status		 st;
 	const char			*ident = NULL, *pw = NULL, *factor = NULL;
 	json_t				*doc;
-	size_t				 pwlen = 0;
+	size_t				 identlen = 0, pwlen = 0, flen;
 	int64_t				 t0 = util_mono_us();
 	int				 allow = 0, used_app, soft;
 
 	memset(&app, 0, sizeof(app));
-	if ((st = acct_in_str(req, res, "identifier", 1, &ident, NULL)) !=
+	if ((st = acct_in_bytes(req, res, "identifier", 1, &ident,
+	    &identlen)) != XRPC_OK ||
+	    (st = acct_in_bytes(req, res, "password", 1, &pw, &pwlen)) !=
 	    XRPC_OK ||
-	    (st = acct_in_str(req, res, "password", 1, &pw, &pwlen)) != XRPC_OK ||
 	    /* authFactorToken: checked, then ignored (no email 2FA) */
-	    (st = acct_in_str(req, res, "authFactorToken", 0, &factor, NULL)) !=
-	    XRPC_OK ||
+	    (st = acct_in_bytes(req, res, "authFactorToken", 0, &factor,
+	    &flen)) != XRPC_OK ||
 	    (st = acct_in_bool(req, res, "allowTakendown", 0, &allow)) !=
 	    XRPC_OK)
 		return st;
@@ -217,7 +210,8 @@ com_atproto_server_createSession(struct xrpc_req *req, struct xrpc_res *res)
 		    "Password too long. Consider resetting your password.");
 	if ((ctx = acct_ctx_get(req, res)) == NULL)
 		return XRPC_ERR_INTERNAL;
-	st = login(req, res, ctx, ident, pw, pwlen, &u, &app, &used_app);
+	st = login(req, res, ctx, ident, identlen, pw, pwlen, &u, &app,
+	    &used_app);
 	login_floor(t0);	/* on every path, as login()'s finally */
 	if (st != XRPC_OK)
 		return st;
@@ -233,7 +227,7 @@ com_atproto_server_createSession(struct xrpc_req *req, struct xrpc_res *res)
 	    NULL) == -1)
 		return internal(res);
 	doc = acct_diddoc_for_session(req, ctx, u.did, 0);
-	st = reply(res, session_json(&u, t.access, t.refresh, doc));
+	st = xrpc_reply(res, session_json(&u, t.access, t.refresh, doc));
 	json_decref(doc);
 	return st;
 }
@@ -322,7 +316,7 @@ com_atproto_server_refreshSession(struct xrpc_req *req, struct xrpc_res *res)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, "ExpiredToken",
 		    "Token has been revoked");
 	doc = acct_diddoc_for_session(req, ctx, u.did, 0);
-	st = reply(res, session_json(&u, t.access, t.refresh, doc));
+	st = xrpc_reply(res, session_json(&u, t.access, t.refresh, doc));
 	json_decref(doc);
 	return st;
 }
@@ -348,7 +342,7 @@ com_atproto_server_getSession(struct xrpc_req *req, struct xrpc_res *res)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "Could not find user info for account: %s", req->auth.did);
 	doc = acct_diddoc_for_session(req, ctx, u.did, 0);
-	st = reply(res, session_json(&u, NULL, NULL, doc));
+	st = xrpc_reply(res, session_json(&u, NULL, NULL, doc));
 	json_decref(doc);
 	return st;
 }
@@ -377,13 +371,12 @@ com_atproto_server_createAppPassword(struct xrpc_req *req,
 	char		 pw[PASSWORD_APP_LEN], hash[PASSWORD_STORED_LEN];
 	char		 now[UTIL_ISO_LEN];
 	json_t		*j;
-	size_t		 nlen = 0;
 	int		 priv = 0, rc;
 
-	if ((st = acct_in_str(req, res, "name", 1, &name, &nlen)) != XRPC_OK ||
+	if ((st = acct_in_str(req, res, "name", 1, &name)) != XRPC_OK ||
 	    (st = acct_in_bool(req, res, "privileged", 0, &priv)) != XRPC_OK)
 		return st;
-	if (nlen > LIM_APP_PASS_NAME)
+	if (strlen(name) > LIM_APP_PASS_NAME)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
 		    "App password name too long");
 	if ((ctx = acct_ctx_get(req, res)) == NULL)
@@ -407,7 +400,7 @@ com_atproto_server_createAppPassword(struct xrpc_req *req,
 	j = json_pack("{s:s, s:s, s:s, s:b}", "name", name, "password", pw,
 	    "createdAt", now, "privileged", priv);
 	util_wipe(pw, sizeof(pw));
-	return reply(res, j);
+	return xrpc_reply(res, j);
 }
 
 enum xrpc_status
@@ -431,7 +424,7 @@ com_atproto_server_listAppPasswords(struct xrpc_req *req, struct xrpc_res *res)
 			return internal(res);
 		}
 	j = json_pack("{s:o}", "passwords", arr);
-	return reply(res, j);
+	return xrpc_reply(res, j);
 }
 
 enum xrpc_status
@@ -441,12 +434,15 @@ com_atproto_server_revokeAppPassword(struct xrpc_req *req,
 	struct acct_ctx		*ctx;
 	enum xrpc_status	 st;
 	const char		*name = NULL;
+	size_t			 len = 0;
 
-	if ((st = acct_in_str(req, res, "name", 1, &name, NULL)) != XRPC_OK)
+	if ((st = acct_in_bytes(req, res, "name", 1, &name, &len)) != XRPC_OK)
 		return st;
 	if ((ctx = acct_ctx_get(req, res)) == NULL)
 		return XRPC_ERR_INTERNAL;
-	if (accountdb_app_password_delete(ctx->account, req->auth.did, name) ==
+	/* a name with a NUL names no stored password: nothing to revoke */
+	if (memchr(name, '\0', len) == NULL &&
+	    accountdb_app_password_delete(ctx->account, req->auth.did, name) ==
 	    -1)
 		return internal(res);
 	return XRPC_OK;

@@ -80,18 +80,6 @@ open_repo(struct xrpc_req *req, struct xrpc_res *res, const char **did,
 	return repo_store(req, res, *ctx, *did, s);
 }
 
-static enum xrpc_status
-send_json(struct xrpc_res *res, json_t *j)
-{
-	enum xrpc_status	st;
-
-	if (j == NULL)
-		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
-	st = xrpc_res_json(res, 200, j);
-	json_decref(j);
-	return st;
-}
-
 /* ==== streamed CARs ========================================================== */
 
 /* car_write_fn over the response. */
@@ -198,7 +186,7 @@ com_atproto_sync_getLatestCommit(struct xrpc_req *req, struct xrpc_res *res)
 	if ((st = head(req, res, "RepoNotFound", &did, &root)) != XRPC_OK)
 		return st;
 	cid_format(&root.cid, cs);
-	return send_json(res, json_pack("{s:s,s:s}", "cid", cs, "rev",
+	return xrpc_reply(res, json_pack("{s:s,s:s}", "cid", cs, "rev",
 	    root.rev));
 }
 
@@ -213,7 +201,7 @@ com_atproto_sync_getHead(struct xrpc_req *req, struct xrpc_res *res)
 	if ((st = head(req, res, "HeadNotFound", &did, &root)) != XRPC_OK)
 		return st;
 	cid_format(&root.cid, cs);
-	return send_json(res, json_pack("{s:s}", "root", cs));
+	return xrpc_reply(res, json_pack("{s:s}", "root", cs));
 }
 
 /* ==== getRecord (the commit, the MST proof and the record) ====================== */
@@ -442,7 +430,7 @@ com_atproto_sync_getRepoStatus(struct xrpc_req *req, struct xrpc_res *res)
 		    json_object_set_new(o, "rev", json_string(root.rev)) == -1)
 			goto fail;
 	}
-	return send_json(res, o);
+	return xrpc_reply(res, o);
 fail:
 	json_decref(o);
 	return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
@@ -569,7 +557,7 @@ com_atproto_sync_listRepos(struct xrpc_req *req, struct xrpc_res *res)
 		json_decref(o);
 		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 	}
-	return send_json(res, o);
+	return xrpc_reply(res, o);
 }
 
 /* ==== listBlobs, getBlob ============================================================= */
@@ -621,7 +609,7 @@ com_atproto_sync_listBlobs(struct xrpc_req *req, struct xrpc_res *res)
 		json_decref(o);
 		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 	}
-	return send_json(res, o);
+	return xrpc_reply(res, o);
 }
 
 struct blob_row {

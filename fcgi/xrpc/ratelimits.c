@@ -174,19 +174,17 @@ rl_bypass(struct xrpc_req *req)
 static int64_t
 rl_writes_cost(const json_t *input)
 {
-	const char	*t;
-	json_t		*w, *op;
+	json_t		*w, *op, *t;
 	size_t		 i;
 	int64_t		 cost = 0;
 
 	w = json_object_get(input, "writes");
 	json_array_foreach(w, i, op) {
-		t = json_string_value(json_object_get(op, "$type"));
-		if (t != NULL && strcmp(t,
-		    "com.atproto.repo.applyWrites#create") == 0)
+		t = json_object_get(op, "$type");
+		if (xrpc_json_str_is(t, "com.atproto.repo.applyWrites#create"))
 			cost += 3;
-		else if (t != NULL && strcmp(t,
-		    "com.atproto.repo.applyWrites#update") == 0)
+		else if (xrpc_json_str_is(t,
+		    "com.atproto.repo.applyWrites#update"))
 			cost += 2;
 		else
 			cost += 1;
@@ -209,25 +207,48 @@ rl_cost(const struct xrpc_req *req, enum rl_cost c)
 	}
 }
 
-/* The key of a limit for req, in the arena; NULL: the limit does not
- * apply (calcKey returned null, or the request lacks the value). */
+/* `${identifier}-${ip}` into the arena, all of the identifier (a NUL
+ * in it is a byte of the key); NULL without a string identifier. */
 static const char *
-rl_key(struct xrpc_req *req, enum rl_key k)
+rl_key_ident(struct xrpc_req *req, size_t *len)
 {
-	const char	*ident;
+	const json_t	*v = json_object_get(req->input, "identifier");
+	size_t		 il = json_string_length(v);
+	size_t		 ipl = strlen(req->client_ip);
+	char		*k;
+
+	/* il is bounded by the body limit */
+	if (!json_is_string(v) ||
+	    (k = arena_alloc(req->a, il + 1 + ipl + 1)) == NULL)
+		return NULL;
+	memcpy(k, json_string_value(v), il);
+	k[il] = '-';
+	memcpy(k + il + 1, req->client_ip, ipl + 1);
+	*len = il + 1 + ipl;
+	return k;
+}
+
+/* The key of a limit for req (arena or request-owned) and its length;
+ * NULL: the limit does not apply (calcKey returned null, or the request
+ * lacks the value). */
+static const char *
+rl_key(struct xrpc_req *req, enum rl_key k, size_t *len)
+{
+	const char	*key;
 
 	switch (k) {
 	case RL_KEY_DID:
-		return req->auth.did;
+		key = req->auth.did;
+		break;
 	case RL_KEY_IDENT_IP:
-		ident = json_string_value(json_object_get(req->input,
-		    "identifier"));
-		if (ident == NULL)
-			return NULL;
-		return arena_printf(req->a, "%s-%s", ident, req->client_ip);
+		return rl_key_ident(req, len);
 	default:
-		return req->client_ip[0] != '\0' ? req->client_ip : NULL;
+		key = req->client_ip[0] != '\0' ? req->client_ip : NULL;
+		break;
 	}
+	if (key != NULL)
+		*len = strlen(key);
+	return key;
 }
 
 /* Fills hits from the limits that apply; returns their number. */
@@ -237,14 +258,14 @@ rl_hits(struct xrpc_req *req, const struct rl_route *r, int global,
 {
 	const struct rl_limit	*l;
 	const char		*key;
-	size_t			 i, n = 0;
+	size_t			 i, n = 0, keylen = 0;
 	int64_t			 cost;
 
 	for (i = 0; r != NULL && i < LIM_RL_BUCKETS - 1; i++) {
 		l = &r->lim[i];
 		if (l->duration_ms == 0)
 			break;
-		if ((key = rl_key(req, l->key)) == NULL ||
+		if ((key = rl_key(req, l->key, &keylen)) == NULL ||
 		    (cost = rl_cost(req, l->cost)) < 1)
 			continue;
 		hits[n].bucket = l->bucket != NULL ? l->bucket :
@@ -252,7 +273,7 @@ rl_hits(struct xrpc_req *req, const struct rl_route *r, int global,
 		if (hits[n].bucket == NULL)
 			continue;
 		hits[n].key = key;
-		hits[n].keylen = strlen(key);
+		hits[n].keylen = keylen;
 		hits[n].limit = l->points;
 		hits[n].duration_ms = l->duration_ms;
 		hits[n].cost = cost;
@@ -260,10 +281,10 @@ rl_hits(struct xrpc_req *req, const struct rl_route *r, int global,
 	}
 	/* global-ip: every method but sync.getRepo */
 	if (global && strcmp(req->nsid, NSID_GET_REPO) != 0 &&
-	    (key = rl_key(req, RL_KEY_IP)) != NULL) {
+	    (key = rl_key(req, RL_KEY_IP, &keylen)) != NULL) {
 		hits[n].bucket = rl_global.bucket;
 		hits[n].key = key;
-		hits[n].keylen = strlen(key);
+		hits[n].keylen = keylen;
 		hits[n].limit = rl_global.points;
 		hits[n].duration_ms = rl_global.duration_ms;
 		hits[n].cost = 1;

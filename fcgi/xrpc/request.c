@@ -280,6 +280,15 @@ xrpc_body_read(struct xrpc_req *req, struct xrpc_res *res, void *p,
 	return XRPC_OK;
 }
 
+int
+xrpc_json_str_is(const json_t *v, const char *want)
+{
+	size_t	len = strlen(want);
+
+	return json_is_string(v) && json_string_length(v) == len &&
+	    memcmp(json_string_value(v), want, len) == 0;
+}
+
 /* ---- typed parameters -------------------------------------------------------- */
 
 static enum xrpc_status

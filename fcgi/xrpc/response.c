@@ -160,6 +160,16 @@ xrpc_res_json(struct xrpc_res *res, int status, const json_t *j)
 }
 
 enum xrpc_status
+xrpc_reply(struct xrpc_res *res, json_t *j)
+{
+	enum xrpc_status	st;
+
+	st = xrpc_res_json(res, 200, j);
+	json_decref(j);
+	return st;
+}
+
+enum xrpc_status
 xrpc_res_bytes(struct xrpc_res *res, int status, const char *content_type,
     const void *p, size_t len)
 {

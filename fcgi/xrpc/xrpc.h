@@ -211,6 +211,10 @@ const char	*xrpc_req_param(const struct xrpc_req *, const char *name);
  * res as by xrpc_fail(). */
 enum xrpc_status xrpc_body_read(struct xrpc_req *, struct xrpc_res *,
 		    void *p, size_t n, size_t *got);
+/* 1 when v is a JSON string of exactly the bytes of want, else 0.  JSON
+ * bodies keep "\u0000" inside strings (JSON.parse does): a NUL in v does
+ * not end the comparison, so "x\u0000y" is not "x". */
+int		 xrpc_json_str_is(const json_t *v, const char *want);
 
 /* Typed query parameters (lex-schema coercion): on a bad value they
  * record InvalidRequest "Invalid <nsid> params: <issue>" and return it;
@@ -282,6 +286,9 @@ int		 xrpc_res_header_add(struct xrpc_res *, const char *name,
  * Returns XRPC_OK, or XRPC_ERR_INTERNAL recorded via xrpc_fail. */
 enum xrpc_status xrpc_res_json(struct xrpc_res *, int status,
 		    const json_t *j);
+/* The usual handler ending: xrpc_res_json(res, 200, j), then j (stolen;
+ * NULL, as from a failed json_pack(), records a 500) is released. */
+enum xrpc_status xrpc_reply(struct xrpc_res *, json_t *j);
 /* Buffers (p, len) with the given Content-Type. */
 enum xrpc_status xrpc_res_bytes(struct xrpc_res *, int status,
 		    const char *content_type, const void *p, size_t len);

@@ -60,6 +60,12 @@ struct xrpc_actor {
 int		 xrpc_actor_find(struct xrpc_server *, struct arena *,
 		    const char *handle_or_did, struct xrpc_actor *out);
 
+/* dispatch.c */
+/* Refuses an HTTP method the route's kind does not take (GET or HEAD
+ * for queries, POST for procedures), in xrpc-server's words. */
+enum xrpc_status xrpc_method_check(const struct xrpc_req *,
+		    struct xrpc_res *, const struct xrpc_route *);
+
 /* catchall.c */
 /* An /xrpc/<nsid> with no route: the reference's authenticated proxy
  * catch-all (pipethrough.ts proxyHandler). */

@@ -11,23 +11,12 @@
 #include <strings.h>
 
 #include "cbor.h"
+#include "enc.h"
 #include "pds_limits.h"
 #include "util.h"
 #include "xrpc_parse.h"
 
 /* ---- query strings ---------------------------------------------------- */
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decodes one form-urlencoded component into a new arena string. */
 static int
@@ -46,8 +35,8 @@ query_decode(struct arena *a, const char *p, size_t len, const char **out,
 		if (p[i] == '+') {
 			s[n++] = ' ';
 		} else if (p[i] == '%') {
-			if (len - i < 3 || (hi = hexval(p[i + 1])) < 0 ||
-			    (lo = hexval(p[i + 2])) < 0) {
+			if (len - i < 3 || (hi = enc_hex_digit(p[i + 1])) < 0 ||
+			    (lo = enc_hex_digit(p[i + 2])) < 0) {
 				*why = "malformed percent-encoding";
 				return -1;
 			}

@@ -194,7 +194,8 @@ describe('accounts and identity', { skip: !built && 'pds-fcgi not built' }, () =
 
   before(async () => {
     stack = await startStack({ workers: 2, env: { PDS_INVITE_REQUIRED: 'true' } });
-    oracle = await startOracle(['com.atproto.server.createAccount']);
+    oracle = await startOracle(['com.atproto.server.createAccount',
+      'com.atproto.server.createInviteCodes']);
     admin = `Basic ${Buffer.from(`admin:${stack.env.PDS_ADMIN_PASSWORD}`).toString('base64')}`;
     rotationDid = (await Secp256k1Keypair.import(
       stack.env.PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX)).did();
@@ -389,6 +390,71 @@ describe('accounts and identity', { skip: !built && 'pds-fcgi not built' }, () =
     assert.deepEqual(count(), before);
   });
 
+  test('"\\u0000" in strings: identifiers refused, passwords whole, codes unmatched', async () => {
+    // JSON.parse keeps a NUL inside a string: nothing may cut at it
+    const inv = await xrpc(stack, 'POST', 'com.atproto.server.createInviteCodes', {
+      headers: { authorization: admin }, body: { codeCount: 1, useCount: 10 } });
+    const inviteCode = inv.body.codes[0].codes[0];
+    const base = { handle: 'nul.test', email: 'nul@example.com', password: 'xxxxxxxx',
+      inviteCode };
+    const accountsBefore = rows(stack, 'SELECT count(*) n FROM actor')[0].n;
+    const oracleSays = async (nsid, body) => {
+      const r = await fetch(`${oracle.url}/xrpc/${nsid}`, { method: 'POST',
+        headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: r.status, body: await r.json() };
+    };
+    // identifiers: the validator sees every byte, the reference's words
+    for (const over of [{ handle: 'nul.test\u0000x' }, { did: 'did:plc:x\u0000y' },
+      { handle: 'nul.test', did: `${accounts[0].did}\u0000` }]) {
+      const body = { ...base, ...over };
+      const ours = await xrpc(stack, 'POST', 'com.atproto.server.createAccount', { body });
+      const ref = await oracleSays('com.atproto.server.createAccount', body);
+      assert.equal(ref.status, 400, JSON.stringify(ref.body));
+      assert.deepEqual({ status: ours.status, body: ours.body }, ref, JSON.stringify(over));
+    }
+    // an email or invite code with a NUL is none that could exist
+    for (const [over, error, message] of [
+      [{ email: 'nul\u0000@example.com' }, 'InvalidRequest',
+        'This email address is not supported, please use a different email.'],
+      [{ email: `${accounts[1].email}\u0000` }, 'InvalidRequest',
+        'This email address is not supported, please use a different email.'],
+      [{ inviteCode: `${inviteCode}\u0000` }, 'InvalidInviteCode',
+        'Provided invite code not available'],
+    ]) {
+      const r = await xrpc(stack, 'POST', 'com.atproto.server.createAccount',
+        { body: { ...base, ...over } });
+      assert.deepEqual({ status: r.status, body: r.body }, { status: 400,
+        body: { error, message } }, JSON.stringify(over));
+    }
+    assert.equal(rows(stack, 'SELECT count(*) n FROM actor')[0].n, accountsBefore);
+    // forAccounts: "did:plc:x\u0000y" is refused, not taken for did:plc:x
+    const fa = { codeCount: 1, useCount: 1, forAccounts: ['did:plc:x\u0000y'] };
+    const ours = await xrpc(stack, 'POST', 'com.atproto.server.createInviteCodes', {
+      headers: { authorization: admin }, body: fa });
+    const ref = await oracleSays('com.atproto.server.createInviteCodes', fa);
+    assert.equal(ref.status, 400, JSON.stringify(ref.body));
+    assert.deepEqual({ status: ours.status, body: ours.body }, ref);
+    assert.equal(rows(stack, "SELECT count(*) n FROM invite_code WHERE forAccount LIKE 'did:plc:x%'")[0].n, 0);
+    // a password keeps its NUL: all of it is hashed, as the reference's
+    // scrypt of the same string
+    const password = 'pass\u0000word';
+    const made = await xrpc(stack, 'POST', 'com.atproto.server.createAccount',
+      { body: { ...base, password } });
+    assert.equal(made.status, 200, made.text);
+    const [{ passwordScrypt }] = rows(stack, 'SELECT passwordScrypt FROM account WHERE did = ?',
+      made.body.did);
+    assert.ok(refVerify(password, passwordScrypt));
+    assert.ok(!refVerify('pass', passwordScrypt));
+    const login = (pw) => xrpc(stack, 'POST', 'com.atproto.server.createSession',
+      { body: { identifier: 'nul.test', password: pw } });
+    assert.equal((await login(password)).status, 200);
+    for (const pw of ['pass', 'pass\u0000', 'pass\u0000wordx']) {
+      const r = await login(pw);
+      assert.deepEqual({ status: r.status, body: r.body }, { status: 401, body: {
+        error: 'AuthenticationRequired', message: 'Invalid identifier or password' } }, pw);
+    }
+  });
+
   test('password hashes: the reference\'s format verifies here, ours verifies there', async () => {
     const a = accounts[3];
     // ours, checked with Node's scrypt the reference's way
@@ -555,6 +621,10 @@ describe('accounts and identity', { skip: !built && 'pds-fcgi not built' }, () =
     withDb(stack, 'account.sqlite', (db) => db.prepare('INSERT INTO email_token '
       + '(purpose, did, token, requestedAt) VALUES (?, ?, ?, ?)').run('plc_operation',
       a.did, 'PLCOP-TOKEN', new Date().toISOString()));
+    const nulTok = await xrpc(stack, 'POST', 'com.atproto.identity.signPlcOperation', {
+      headers: { authorization: `Bearer ${a.agent.session.accessJwt}` },
+      body: { token: 'plcop-token\u0000x' } });
+    assert.deepEqual(nulTok.body, { error: 'InvalidToken', message: 'Token is invalid' });
     const aka = [`at://${a.handle}`, 'https://alice.example.com/profile'];
     const signed = await a.agent.com.atproto.identity.signPlcOperation({ token: 'plcop-token',
       alsoKnownAs: aka });
@@ -604,6 +674,13 @@ describe('accounts and identity', { skip: !built && 'pds-fcgi not built' }, () =
     assert.equal(wrongPw.status, 401);
     withDb(stack, 'account.sqlite', (db) => db.prepare('UPDATE email_token SET requestedAt = ? '
       + 'WHERE did = ?').run(new Date().toISOString(), a.did));
+    const nulTok = await xrpc(stack, 'POST', 'com.atproto.server.deleteAccount',
+      { body: { did: a.did, password: a.password, token: 'abcde-fghij\u0000' } });
+    assert.deepEqual(nulTok.body, { error: 'InvalidToken', message: 'Token is invalid' });
+    const nulDid = await xrpc(stack, 'POST', 'com.atproto.server.deleteAccount',
+      { body: { did: `${a.did}\u0000x`, password: a.password, token: 'abcde-fghij' } });
+    assert.equal(nulDid.status, 400);
+    assert.match(nulDid.body.message, /^Invalid DID \(got .*\) at \$\.did$/);
     assert.ok(fs.existsSync(dir), 'refusals removed nothing');
     const ok = await xrpc(stack, 'POST', 'com.atproto.server.deleteAccount',
       { body: { did: a.did, password: a.password, token: 'abcde-fghij' } });

@@ -469,6 +469,32 @@ describe('admin API, invites and pdsadmin', { skip: !built && 'pds-fcgi not buil
       r = await xrpc(stack, 'POST', 'com.atproto.admin.updateAccountPassword', {
         auth: admin, body: { did: b.did, password: 'p'.repeat(257) } });
       assert.deepEqual(r.body, { error: 'InvalidRequest', message: 'Invalid password length.' });
+      // "\u0000" (JSON.parse keeps it): identifiers refused whole by their
+      // validators, a password hashed whole, an email to store refused
+      r = await xrpc(stack, 'POST', 'com.atproto.admin.updateAccountHandle', {
+        auth: admin, body: { did: b.did, handle: 'nul.test\u0000x' } });
+      assert.deepEqual(r.body, { error: 'InvalidRequest',
+        message: 'Invalid handle (got "nul.test\\u0000x") at $.handle' });
+      r = await xrpc(stack, 'POST', 'com.atproto.admin.updateAccountHandle', {
+        auth: admin, body: { did: `${b.did}\u0000`, handle: 'nul.test' } });
+      assert.deepEqual(r.body, { error: 'InvalidRequest',
+        message: `Invalid DID (got "${b.did}\\u0000") at $.did` });
+      assert.equal(rows(stack, 'SELECT count(*) AS n FROM actor WHERE handle = ?', 'nul.test')[0].n, 0);
+      r = await xrpc(stack, 'POST', 'com.atproto.admin.updateAccountEmail', {
+        auth: admin, body: { account: b.handle, email: 'nul\u0000@example.com' } });
+      assert.deepEqual(r.body, { error: 'InvalidRequest',
+        message: 'Invalid string (NUL character) at $.email' });
+      assert.equal(rows(stack, 'SELECT email FROM account WHERE did = ?', b.did)[0].email,
+        'changed@example.com');
+      r = await xrpc(stack, 'POST', 'com.atproto.admin.updateAccountPassword', {
+        auth: admin, body: { did: b.did, password: 'new\u0000password' } });
+      assert.equal(r.status, 200, r.text);
+      for (const [password, status] of [['new\u0000password', 200], ['new', 401],
+        [b.password, 401]]) {
+        r = await xrpc(stack, 'POST', 'com.atproto.server.createSession', {
+          body: { identifier: b.handle, password } });
+        assert.equal(r.status, status, password);
+      }
     });
 
     test('deactivation through updateSubjectStatus', async () => {
@@ -573,6 +599,13 @@ describe('admin API, invites and pdsadmin', { skip: !built && 'pds-fcgi not buil
           'Expected boolean value type (got "yes") at $.takedown.applied'],
         [{ subject: { $type: 'com.example.other', did: a.did }, takedown: { applied: true } },
           'Invalid subject'],
+        // all of $type: a NUL makes it a type we do not know
+        [{ subject: { $type: `${REPO_REF}\u0000x`, did: a.did }, takedown: { applied: true } },
+          'Invalid subject'],
+        [{ subject: { $type: REPO_REF, did: `${a.did}\u0000` }, takedown: { applied: true } },
+          `Invalid DID (got "${a.did}\\u0000") at $.subject.did`],
+        [{ subject: { $type: REPO_REF, did: a.did }, takedown: { applied: true, ref: 'x\u0000' } },
+          'Invalid string (NUL character) at $.takedown.ref'],
       ];
       for (const [body, message] of cases) {
         const r = await xrpc(stack, 'POST', 'com.atproto.admin.updateSubjectStatus', { auth: admin, body });
@@ -649,6 +682,13 @@ describe('admin API, invites and pdsadmin', { skip: !built && 'pds-fcgi not buil
       const [c1, c2] = made.body.codes[0].codes;
       let r = await xrpc(stack, 'POST', 'com.atproto.admin.disableInviteCodes', {
         auth: admin, body: { codes: [c1] } });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(rows(stack, 'SELECT code, disabled FROM invite_code WHERE forAccount = ? ORDER BY code', a.did)
+        .map((x) => [x.code, x.disabled]), [[c1, 1], [c2, 0]].sort());
+      // a NUL makes another code or account: nothing matches, nothing is
+      // disabled (and "admin\u0000" is not "admin")
+      r = await xrpc(stack, 'POST', 'com.atproto.admin.disableInviteCodes', {
+        auth: admin, body: { codes: [`${c2}\u0000`], accounts: [`${a.did}\u0000x`, 'admin\u0000'] } });
       assert.equal(r.status, 200, r.text);
       assert.deepEqual(rows(stack, 'SELECT code, disabled FROM invite_code WHERE forAccount = ? ORDER BY code', a.did)
         .map((x) => [x.code, x.disabled]), [[c1, 1], [c2, 0]].sort());

@@ -104,6 +104,13 @@ describe('email flows over SMTP (STARTTLS + AUTH)', { skip: !built && 'pds-fcgi 
     r = await xrpc(stack, 'POST', 'com.atproto.server.confirmEmail', {
       auth: bearer(a.agent), body: { email, token: 'AAAAA-BBBBB' } });
     assert.deepEqual(r.body, { error: 'InvalidToken', message: 'Token is invalid' });
+    // all of each string: a NUL makes another address or token
+    r = await xrpc(stack, 'POST', 'com.atproto.server.confirmEmail', {
+      auth: bearer(a.agent), body: { email: `${email}\u0000x`, token } });
+    assert.deepEqual(r.body, { error: 'InvalidEmail', message: 'invalid email' });
+    r = await xrpc(stack, 'POST', 'com.atproto.server.confirmEmail', {
+      auth: bearer(a.agent), body: { email, token: `${token}\u0000` } });
+    assert.deepEqual(r.body, { error: 'InvalidToken', message: 'Token is invalid' });
     r = await xrpc(stack, 'POST', 'com.atproto.server.confirmEmail', {
       auth: bearer(a.agent), body: { email } });
     assert.equal(r.status, 400);
@@ -148,6 +155,13 @@ describe('email flows over SMTP (STARTTLS + AUTH)', { skip: !built && 'pds-fcgi 
       auth: bearer(a.agent), body: { email: 'not an email', token } });
     assert.deepEqual(e.body, { error: 'InvalidRequest',
       message: 'This email address is not supported, please use a different email.' });
+    e = await xrpc(stack, 'POST', 'com.atproto.server.updateEmail', {
+      auth: bearer(a.agent), body: { email: 'third@example.com\u0000x', token } });
+    assert.deepEqual(e.body, { error: 'InvalidRequest',
+      message: 'This email address is not supported, please use a different email.' });
+    e = await xrpc(stack, 'POST', 'com.atproto.server.updateEmail', {
+      auth: bearer(a.agent), body: { email: 'third@example.com', token: `${token}\u0000` } });
+    assert.deepEqual(e.body, { error: 'InvalidToken', message: 'Token is invalid' });
     // taken by another account
     const other = await newAccount(stack, 'oth');
     const otherEmail = (await other.agent.com.atproto.server.getSession()).data.email;
@@ -187,10 +201,15 @@ describe('email flows over SMTP (STARTTLS + AUTH)', { skip: !built && 'pds-fcgi 
     r = await xrpc(stack, 'POST', 'com.atproto.server.resetPassword', {
       body: { token: 'ZZZZZ-ZZZZZ', password: 'new password' } });
     assert.deepEqual(r.body, { error: 'InvalidToken', message: 'Token is invalid' });
-    r = await xrpc(stack, 'POST', 'com.atproto.server.requestPasswordReset', {
-      body: { email: 'nobody@nowhere.example' } });
-    assert.deepEqual(r.body, { error: 'InvalidRequest',
-      message: 'account does not have an email address' });
+    r = await xrpc(stack, 'POST', 'com.atproto.server.resetPassword', {
+      body: { token: `${token}\u0000`, password: 'new password' } });
+    assert.deepEqual(r.body, { error: 'InvalidToken', message: 'Token is invalid' });
+    for (const who of ['nobody@nowhere.example', `${email}\u0000`]) {
+      r = await xrpc(stack, 'POST', 'com.atproto.server.requestPasswordReset', {
+        body: { email: who } });
+      assert.deepEqual(r.body, { error: 'InvalidRequest',
+        message: 'account does not have an email address' }, who);
+    }
     r = await xrpc(stack, 'POST', 'com.atproto.server.requestPasswordReset', { body: {} });
     assert.deepEqual(r.body, { error: 'InvalidRequest', message: 'Missing required key "email" at $' });
     // the old password still works until the reset
@@ -286,6 +305,11 @@ describe('email flows over SMTP (STARTTLS + AUTH)', { skip: !built && 'pds-fcgi 
       body: { recipientDid: a.did, senderDid: 'did:plc:moderator', content: 'x',
         subject: 'Hi\r\nBcc: victim@example.com' } });
     assert.equal(r.status, 400);
+    // mailed text keeps no NUL; the comment (ignored) may hold one
+    r = await xrpc(stack, 'POST', 'com.atproto.admin.sendEmail', { auth: admin,
+      body: { recipientDid: a.did, senderDid: 'did:plc:moderator', content: 'a\u0000b' } });
+    assert.deepEqual(r.body, { error: 'InvalidRequest',
+      message: 'Invalid string (NUL character) at $.content' });
     r = await xrpc(stack, 'POST', 'com.atproto.admin.sendEmail', {
       body: { recipientDid: a.did, senderDid: 'did:plc:moderator', content: 'x' } });
     assert.equal(r.status, 401);

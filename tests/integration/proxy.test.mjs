@@ -294,6 +294,18 @@ describe('app view proxy', { skip: !built && 'pds-fcgi not built' }, () => {
     assert.equal(pe.status, 400);
     assert.equal(pe.message, 'Do not have authorization to set preferences: '
       + 'app.bsky.actor.defs#personalDetailsPref');
+    // all of $type: "...#personalDetailsPref\u0000x" is another preference,
+    // which an app password may set and see
+    const nul = 'app.bsky.actor.defs#personalDetailsPref\u0000x';
+    const json = { 'content-type': 'application/json' };
+    let pr = await call(stack, 'app.bsky.actor.putPreferences', { token: plain.session.accessJwt,
+      method: 'POST', headers: json, body: JSON.stringify({ preferences: [
+        { $type: 'app.bsky.actor.defs#adultContentPref', enabled: false },
+        { $type: nul, birthDate: '2000-01-01T00:00:00.000Z' }] }) });
+    assert.equal(pr.status, 200, pr.text);
+    pr = await call(stack, 'app.bsky.actor.getPreferences', { token: plain.session.accessJwt });
+    assert.deepEqual(pr.json.preferences.map((p) => p.$type), [
+      'app.bsky.actor.defs#adultContentPref', nul, 'app.bsky.actor.defs#declaredAgePref']);
     // an app password replaces what it may see, and keeps the rest
     await plain.app.bsky.actor.putPreferences({ preferences: [
       { $type: 'app.bsky.actor.defs#adultContentPref', enabled: true }] });
@@ -331,6 +343,27 @@ describe('app view proxy', { skip: !built && 'pds-fcgi not built' }, () => {
     assert.deepEqual((await a.app.bsky.actor.getPreferences()).data.preferences[1],
       { $type: 'app.bsky.actor.defs#declaredAgePref', isOverAge13: true,
         isOverAge16: true, isOverAge18: true });
+    // all of $type: "...#declaredAgePref\u0000x" is not the derived
+    // preference, so it is kept like any other; "app.bsky\u0000.x" is
+    // outside the namespace
+    const odd = { $type: 'app.bsky.actor.defs#declaredAgePref\u0000x', isOverAge13: true };
+    const put = (preferences) => call(stack, 'app.bsky.actor.putPreferences', {
+      token: a.session.accessJwt, method: 'POST',
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ preferences }) });
+    let pr = await put([odd]);
+    assert.equal(pr.status, 200, pr.text);
+    pr = await call(stack, 'app.bsky.actor.getPreferences', { token: a.session.accessJwt });
+    assert.deepEqual(pr.json.preferences, [odd]);
+    pr = await put([{ $type: 'app.bsky\u0000.x' }]);
+    assert.deepEqual(pr.json, { error: 'InvalidRequest',
+      message: 'Some preferences are not in the app.bsky namespace' });
+    // a birthDate with a NUL is an Invalid Date (new Date()): no age
+    pr = await put([{ $type: 'app.bsky.actor.defs#personalDetailsPref',
+      birthDate: '1990-06-30\u0000' }]);
+    assert.equal(pr.status, 200, pr.text);
+    pr = await call(stack, 'app.bsky.actor.getPreferences', { token: a.session.accessJwt });
+    assert.deepEqual(pr.json.preferences[1], { $type: 'app.bsky.actor.defs#declaredAgePref',
+      isOverAge13: false, isOverAge16: false, isOverAge18: false });
     // replace all
     await a.app.bsky.actor.putPreferences({ preferences: [] });
     assert.deepEqual((await a.app.bsky.actor.getPreferences()).data.preferences, []);

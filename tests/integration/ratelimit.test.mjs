@@ -118,6 +118,12 @@ describe('rate limits', { skip: !built && 'pds-fcgi not built' }, () => {
     r = await call(stack, agent, { method: 'POST', nsid: 'com.atproto.server.createSession',
       body: { ...body, identifier: 'other.test' }, ip });
     assert.equal(r.status, 401);
+    // `${identifier}-${ip}` keeps all of the identifier: one with a NUL
+    // after it is another identifier, with its own counter
+    r = await call(stack, agent, { method: 'POST', nsid: 'com.atproto.server.createSession',
+      body: { ...body, identifier: 'victim.test\u0000x' }, ip });
+    assert.equal(r.status, 401, r.text);
+    assert.equal(r.headers['ratelimit-remaining'], '29');
     // the bypass key and the bypass IPs
     r = await call(stack, agent, { method: 'POST', nsid: 'com.atproto.server.createSession',
       body, ip, headers: { 'x-ratelimit-bypass': BYPASS } });

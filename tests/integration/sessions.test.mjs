@@ -132,9 +132,16 @@ describe('sessions', { skip: !built && 'pds-fcgi not built' }, () => {
   });
 
   test('wrong passwords and unknown identifiers: 401 after at least 350 ms', async () => {
+    // an identifier or password with a NUL is all of it: never cut short
+    // into alice's (JSON.parse keeps "\u0000").  Not a trailing NUL on a
+    // password: scrypt's HMAC pads keys with zeros, so "pw\u0000" is "pw"
+    // for the reference too.
+    const email = `${alice.handle.replace('.test', '')}@example.com`;
     for (const [id, pw] of [[alice.handle, 'wrong'], ['nobody.test', 'x'],
       ['nobody@example.com', 'x'], ['did:plc:aaaaaaaaaaaaaaaaaaaaaaaa', 'x'],
-      ['not an identifier', 'x'], [alice.handle, '']]) {
+      ['not an identifier', 'x'], [alice.handle, ''],
+      [`${alice.handle}\u0000x`, alice.password], [`${email}\u0000`, alice.password],
+      [`${alice.did}\u0000`, alice.password], [alice.handle, `${alice.password}\u0000x`]]) {
       const t0 = Date.now();
       const r = await login(stack, id, pw);
       const ms = Date.now() - t0;
@@ -283,6 +290,19 @@ describe('sessions', { skip: !built && 'pds-fcgi not built' }, () => {
       a1.body.accessJwt, { name: 'sneaky' });
     assert.equal(nope.status, 400);
     assert.equal(nope.body.error, 'InvalidToken');
+    // an app password and more after a NUL is another password
+    const nulPw = await login(stack, carol.handle, `${plain.password}\u0000x`);
+    assert.equal(nulPw.status, 401);
+    // a name with a NUL: not stored (a C string cannot hold it), and it
+    // names no password to revoke
+    const nulName = await call(stack, 'POST', 'com.atproto.server.createAppPassword',
+      agent.session.accessJwt, { name: 'pho\u0000ne' });
+    assert.deepEqual(nulName.body, { error: 'InvalidRequest',
+      message: 'Invalid string (NUL character) at $.name' });
+    const nulRevoke = await call(stack, 'POST', 'com.atproto.server.revokeAppPassword',
+      agent.session.accessJwt, { name: 'desktop\u0000' });
+    assert.equal(nulRevoke.status, 200);
+    assert.equal((await login(stack, carol.did, priv.password)).status, 200);
     // revoking ends its sessions and its logins
     await agent.com.atproto.server.revokeAppPassword({ name: 'phone' });
     const dead = await call(stack, 'POST', 'com.atproto.server.refreshSession',
