@@ -193,14 +193,21 @@ bk_run(struct bk_args *a)
 		goto out;
 	}
 	prc = bk_prune(a->dest, a->hourly, a->daily, &pruned, &gone);
-	log_info("snapshot %s: %zu databases (integrity ok), %zu keys, %zu "
-	    "files, %zu new blobs, %zu blobs already kept, %llu bytes copied, "
-	    "%zu warnings; pruned %zu snapshots and %zu blobs", name, st.dbs,
-	    st.keys, st.files, st.blobs_new, st.blobs_kept,
-	    (unsigned long long)st.bytes_copied, st.warnings, pruned, gone);
+	log_msg(st.blobs_missing > 0 ? LOG_LVL_ERROR : LOG_LVL_INFO,
+	    "snapshot %s: %zu "
+	    "databases (integrity ok), %zu keys, %zu files, %zu new blobs, "
+	    "%zu blobs already kept, %llu bytes copied, %zu warnings, %zu "
+	    "referenced blobs missing, %zu stores copied again; pruned %zu "
+	    "snapshots and %zu blobs", name, st.dbs, st.keys, st.files,
+	    st.blobs_new, st.blobs_kept, (unsigned long long)st.bytes_copied,
+	    st.warnings, st.blobs_missing, st.retakes, pruned, gone);
 	rc = a->no_upload ? CRON_EXIT_OK : bk_upload(a);
 	if (prc == -1 && rc == CRON_EXIT_OK)
 		rc = CRON_EXIT_FAIL;
+	/* The snapshot is kept (the best copy there is of a source that
+	 * lacks blobs), but the run is not "ok". */
+	if (st.blobs_missing > 0)
+		rc = CRON_EXIT_BLOBS;
 out:
 	if (lockfd >= 0)
 		(void)close(lockfd);

@@ -30,6 +30,8 @@ enum cron_exit {
 	CRON_EXIT_LOCKED = 5,	/* another run holds the lock; nothing done */
 	CRON_EXIT_REMOTE = 6,	/* pds-backup: an rclone remote failed */
 	CRON_EXIT_VERIFY = 7,	/* pds-backup: verify found damage */
+	CRON_EXIT_BLOBS = 8,	/* pds-backup: the snapshot lacks blobs its
+				 * records reference (missing at the source) */
 	CRON_EXIT__MAX
 };
 
@@ -483,21 +485,30 @@ struct bk_snap_stats {
 	size_t		 dbs, keys, files, blobs_new, blobs_kept;
 	uint64_t	 bytes_copied;
 	size_t		 warnings;	/* blobs vanished or not matching CIDs */
+	size_t		 blobs_missing;	/* referenced by a copied store, on
+					 * disk in neither blob pass */
+	size_t		 retakes;	/* stores copied again (second pass) */
 };
 
 /* Takes one snapshot of src into <dest>/snapshots/<name> (written as
- * .tmp-<name>, renamed when complete): every database through SQLite's
- * online backup API (consistent while the PDS writes), integrity_check on
- * each copy, keys and account files copied, new blobs copied into the
+ * .tmp-<name>, renamed when complete): first every blob on disk into the
  * shared area <dest>/blocks (blobs already there are not copied again),
- * and a MANIFEST.  Writes the name into name (24 bytes).  Returns 0, or -1
- * (logged; the partial snapshot removed). */
+ * then every database through SQLite's online backup API (consistent
+ * while the PDS writes), integrity_check on each copy, keys and account
+ * files, then a second blob pass for the blobs the copied stores
+ * reference that the first did not see (a store whose referenced blob
+ * vanished because the PDS deleted its record since is copied again), and
+ * a MANIFEST.  Referenced blobs on disk in neither pass are logged and
+ * counted in st->blobs_missing; the snapshot is kept.  Writes the name
+ * into name (24 bytes).  Returns 0, or -1 (logged; the partial snapshot
+ * removed). */
 int	bk_snapshot_take(const struct bk_sources *src, const char *dest,
 	    char name[24], struct bk_snap_stats *st);
 /* Checks every MANIFEST entry: size, SHA-256, a blob's CID, and
- * integrity_check of each database.  Returns the number of damaged or
- * missing entries (each logged), or -1 when the MANIFEST itself is
- * unusable (logged). */
+ * integrity_check of each database, and that every blob an account store
+ * references (a permanent blob row named by record_blob) is listed.
+ * Returns the number of damaged or missing entries and blobs (each
+ * logged), or -1 when the MANIFEST itself is unusable (logged). */
 long	bk_snapshot_verify(const char *snapdir);
 /* Restores snapdir into dir (created; refused when it holds anything
  * unless force) in the reference's layout: account.sqlite,

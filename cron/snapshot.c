@@ -8,9 +8,12 @@
  * one instant even while the PDS writes (WAL lets writers go on).  A plain
  * file copy of a live WAL database is never made.  Each copy is switched to
  * rollback-journal mode (one self-contained file) and must pass
- * PRAGMA integrity_check.  Databases are copied before blobs, so every
- * blob a copied record points at is already permanent when the blob area
- * is filled (reference-pds.md e, "Blobs").  Blobs are content-addressed
+ * PRAGMA integrity_check.  Blobs are copied in two passes around the
+ * databases: the first copies every blob on disk, so a record deleted
+ * (and its blob file removed by the PDS) after its store was copied still
+ * finds its blob; the second copies each blob a copied store references
+ * (reference-pds.md e, "Blobs") that was made permanent after the first
+ * pass, and reports those on disk in neither pass.  Blobs are content-addressed
  * and immutable, so the shared area <dest>/blocks keeps each one once for
  * all snapshots.  Layout of <dest>: see cron/README.md.
  */
@@ -33,6 +36,8 @@
 #include "util.h"
 
 #define BK_BUSY_SLEEP_US	20000	/* between busy backup steps */
+#define BK_RETAKE_MAX		3	/* copies of one store again when blobs
+					 * it references vanished (second pass) */
 
 /* State of one snapshot being taken. */
 struct bk_take {
@@ -41,6 +46,7 @@ struct bk_take {
 	char			 tmp[LIM_CRON_PATH];	/* .tmp-<name> */
 	struct bk_manifest	 m;
 	struct bk_manifest	 prev;	/* newest earlier MANIFEST, or empty */
+	size_t			 nsorted; /* m.v[0, nsorted) sorted (pass 2) */
 	struct bk_snap_stats	*st;
 };
 
@@ -433,6 +439,315 @@ bk_take_blobs(struct bk_take *t)
 	return rc;
 }
 
+/* ---- referenced blobs: the second pass ------------------------------------ */
+
+/*
+ * A blob "referenced by a store" is a permanent blob row (tempKey NULL)
+ * that a record_blob row names: the blob a record of that snapshot points
+ * at (reference-pds.md e, "Making a blob permanent").  Permanent rows
+ * without a record are crash leftovers that pds-maintain removes; they
+ * are not required.
+ */
+static const char bk_sql_refs[] =
+    "SELECT b.cid FROM blob b WHERE b.tempKey IS NULL AND EXISTS "
+    "(SELECT 1 FROM record_blob r WHERE r.blobCid = b.cid)";
+static const char bk_sql_ref1[] =
+    "SELECT 1 FROM blob b WHERE b.cid = ?1 AND b.tempKey IS NULL AND EXISTS "
+    "(SELECT 1 FROM record_blob r WHERE r.blobCid = b.cid)";
+
+/* Appends to out the CIDs referenced by the store at dbpath (a store
+ * without the blob tables references none).  Returns 0 or -1 (logged). */
+static int
+bk_refs_list(const char *dbpath, struct cron_list *out)
+{
+	struct db	*db = NULL;
+	sqlite3_stmt	*st;
+	const char	*cid;
+	int		 r, rc = -1;
+
+	if (db_open(dbpath, DB_READONLY | DB_NOCREATE, &db) == -1)
+		return -1;
+	if ((r = db_table_exists(db, "blob")) == 1)
+		r = db_table_exists(db, "record_blob");
+	if (r != 1) {
+		db_close(db);
+		return r == 0 ? 0 : -1;
+	}
+	if ((st = db_stmt_get(db, bk_sql_refs)) == NULL)
+		goto out;
+	while ((r = db_step(db, st)) == 1) {
+		cid = (const char *)sqlite3_column_text(st, 0);
+		if (cid != NULL && cron_list_add(out, cid, 0, LIM_BK_FILES)
+		    == -1)
+			break;
+	}
+	db_stmt_done(st);
+	rc = r == 0 ? 0 : -1;
+out:
+	if (rc == -1)
+		log_error("backup: %s: cannot list the referenced blobs",
+		    dbpath);
+	db_close(db);
+	return rc;
+}
+
+/* Splits "actors/<hh>/<did>/store.sqlite" into hh (3) and did
+ * (LIM_CRON_PATH).  Returns 1 when path is an account store, else 0. */
+static int
+bk_store_rel(const char *path, char *hh, char *did)
+{
+	static const char	tail[] = "/store.sqlite";
+	const char		*d, *e;
+	size_t			 n = strlen(path);
+
+	if (strncmp(path, "actors/", 7) != 0 || n < 7 + 3 + sizeof(tail) ||
+	    path[9] != '/' || strcmp(path + n - (sizeof(tail) - 1), tail) != 0)
+		return 0;
+	d = path + 10;
+	e = path + n - (sizeof(tail) - 1);
+	if (e <= d || memchr(d, '/', (size_t)(e - d)) != NULL ||
+	    (size_t)(e - d) >= LIM_CRON_PATH)
+		return 0;
+	memcpy(hh, path + 7, 2);
+	hh[2] = '\0';
+	memcpy(did, d, (size_t)(e - d));
+	did[e - d] = '\0';
+	return 1;
+}
+
+/* The two MANIFEST paths a blob of did may have: blocks/<did>/<cid> and
+ * blocks/quarantine/<did>/<cid> (taken down).  Returns 0, or -1 when the
+ * CID is no acceptable file name. */
+static int
+bk_ref_paths(const char *did, const char *cid, char *plain, char *quar)
+{
+	int	n, q;
+
+	n = snprintf(plain, LIM_CRON_PATH, "blocks/%s/%s", did, cid);
+	q = snprintf(quar, LIM_CRON_PATH, "blocks/quarantine/%s/%s", did, cid);
+	if (n < 0 || n >= LIM_CRON_PATH || q < 0 || q >= LIM_CRON_PATH ||
+	    !bk_path_ok(plain, (size_t)n, BK_BLOB) ||
+	    !bk_path_ok(quar, (size_t)q, BK_BLOB))
+		return -1;
+	return 0;
+}
+
+/* Is path in the MANIFEST being built?  Entries [0, nsorted) are sorted,
+ * the few the second pass appends are searched one by one. */
+static int
+bk_take_has(const struct bk_take *t, const char *path)
+{
+	struct bk_manifest	view;
+	size_t			i;
+
+	view.v = t->m.v;
+	view.n = t->nsorted;
+	view.cap = t->nsorted;
+	if (bk_manifest_find(&view, path) != NULL)
+		return 1;
+	for (i = t->nsorted; i < t->m.n; i++)
+		if (strcmp(t->m.v[i].path, path) == 0)
+			return 1;
+	return 0;
+}
+
+/* Copies one referenced blob the first pass did not see, from either
+ * place.  Returns 1 when the snapshot now holds it, 0 when it is on disk
+ * in neither place, -1 on error. */
+static int
+bk_take_ref(struct bk_take *t, const char *did, const char *cid)
+{
+	static const char *const where[2] = { "", "quarantine/" };
+	char		 plain[LIM_CRON_PATH], quar[LIM_CRON_PATH];
+	char		 rel[LIM_CRON_PATH], sub[LIM_CRON_PATH];
+	char		 srcdir[LIM_CRON_PATH], areadir[LIM_CRON_PATH];
+	size_t		 before, i;
+	int		 n, q;
+
+	if (bk_ref_paths(did, cid, plain, quar) == -1) {
+		log_warn("backup: %s: a referenced CID is no file name", did);
+		t->st->warnings++;
+		return 1;
+	}
+	if (bk_take_has(t, plain) || bk_take_has(t, quar))
+		return 1;
+	for (i = 0; i < 2 && t->src->blob_dir != NULL; i++) {
+		n = snprintf(rel, sizeof(rel), "%s%s", where[i], did);
+		q = snprintf(sub, sizeof(sub), "blocks/%s%s", where[i], did);
+		if (n < 0 || (size_t)n >= sizeof(rel) || q < 0 ||
+		    (size_t)q >= sizeof(sub) ||
+		    cron_path(srcdir, t->src->blob_dir, rel) == -1 ||
+		    cron_path(areadir, t->dest, sub) == -1)
+			return -1;
+		if (access(srcdir, F_OK) == -1)
+			continue;
+		if (cron_mkdirs(areadir, 0750) == -1)
+			return -1;
+		before = t->m.n;
+		if (bk_take_blob(t, srcdir, areadir, rel, cid) == -1)
+			return -1;
+		if (t->m.n > before)
+			return 1;
+	}
+	return 0;
+}
+
+/* Does the live store still reference cid?  1, 0, or -1. */
+static int
+bk_live_refs(const char *live, const char *cid)
+{
+	struct db	*db = NULL;
+	sqlite3_stmt	*st;
+	const char	*v[1] = { cid };
+	int		 r;
+
+	if (db_open(live, DB_READONLY | DB_NOCREATE, &db) == -1)
+		return -1;
+	if ((r = db_query_strs(db, bk_sql_ref1, v, 1, &st)) == 1)
+		db_stmt_done(st);
+	db_close(db);
+	return r;
+}
+
+/* Copies the store again (its records changed since) and updates its
+ * MANIFEST entry. */
+static int
+bk_retake_store(struct bk_take *t, const char *live, const char *rel)
+{
+	const struct bk_entry	*pe;
+	struct bk_manifest	 view;
+	struct bk_entry		*e;
+	char			 dst[LIM_CRON_PATH];
+	uint8_t			 sha[32];
+	uint64_t		 size;
+
+	view.v = t->m.v;
+	view.n = view.cap = t->nsorted;
+	if ((pe = bk_manifest_find(&view, rel)) == NULL ||
+	    cron_path(dst, t->tmp, rel) == -1)
+		return -1;
+	e = &t->m.v[pe - t->m.v];
+	(void)unlink(dst);
+	if (bk_db_copy(live, dst) != 0 || cron_file_sha256(dst, sha, &size)
+	    == -1)
+		return -1;
+	e->size = size;
+	memcpy(e->sha, sha, 32);
+	t->st->bytes_copied += size;
+	t->st->retakes++;
+	return 0;
+}
+
+/* One store copy: copies the referenced blobs the first pass missed.  A
+ * blob gone from disk that the live store no longer references was
+ * deleted by the PDS after the copy was taken (made permanent after the
+ * first pass, deleted before this one): the store is copied again, at
+ * most BK_RETAKE_MAX times.  A blob the live store still references but
+ * the disk lacks is missing at the source: each is logged and counted. */
+static int
+bk_take_refs_store(struct bk_take *t, const char *rel)
+{
+	struct cron_list	 refs, gone;
+	char			 hh[3], did[LIM_CRON_PATH];
+	char			 copy[LIM_CRON_PATH], live[LIM_CRON_PATH];
+	size_t			 i, stale;
+	int			 r, rc = -1, tries;
+
+	memset(&refs, 0, sizeof(refs));
+	memset(&gone, 0, sizeof(gone));
+	if (!bk_store_rel(rel, hh, did))
+		return 0;
+	if (cron_path(copy, t->tmp, rel) == -1 ||
+	    cron_path(live, t->src->actor_dir, rel + 7) == -1)
+		return -1;
+	for (tries = 0;; tries++) {
+		cron_list_free(&refs);
+		cron_list_free(&gone);
+		if (bk_refs_list(copy, &refs) == -1)
+			goto out;
+		for (i = 0; i < refs.n; i++) {
+			if ((r = bk_take_ref(t, did, refs.v[i])) == -1)
+				goto out;
+			if (r == 0 && cron_list_add(&gone, refs.v[i], 0,
+			    LIM_BK_FILES) == -1)
+				goto out;
+		}
+		for (i = 0, stale = 0; i < gone.n; i++)
+			if ((r = bk_live_refs(live, gone.v[i])) == 0)
+				stale++;
+		if (gone.n == 0 || stale == 0 || tries == BK_RETAKE_MAX)
+			break;
+		if (bk_retake_store(t, live, rel) == -1)
+			goto out;
+	}
+	for (i = 0; i < gone.n; i++)
+		log_error("backup: %s: blob %s, referenced by a record of the "
+		    "snapshot, is missing from %s", did, gone.v[i],
+		    t->src->blob_dir != NULL ? t->src->blob_dir : "(no blob "
+		    "directory)");
+	t->st->blobs_missing += gone.n;
+	rc = 0;
+out:
+	cron_list_free(&refs);
+	cron_list_free(&gone);
+	return rc;
+}
+
+/* The second pass, after the databases: every blob referenced by a
+ * copied store that the first pass did not see. */
+static int
+bk_take_refs(struct bk_take *t)
+{
+	char	rel[LIM_CRON_PATH];
+	size_t	i, n;
+
+	if (bk_manifest_sort(&t->m) == -1)
+		return -1;
+	t->nsorted = n = t->m.n;
+	for (i = 0; i < n; i++) {
+		if (t->m.v[i].kind != BK_DB)
+			continue;
+		(void)snprintf(rel, sizeof(rel), "%s", t->m.v[i].path);
+		if (bk_take_refs_store(t, rel) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Verify: every blob a store of the snapshot references is listed.
+ * Returns the number missing (each logged). */
+static long
+bk_verify_refs(const char *snapdir, const struct bk_manifest *m,
+    const struct bk_entry *e)
+{
+	struct cron_list	 refs;
+	char			 hh[3], did[LIM_CRON_PATH], path[LIM_CRON_PATH];
+	char			 plain[LIM_CRON_PATH], quar[LIM_CRON_PATH];
+	size_t			 i;
+	long			 bad = 0;
+
+	if (!bk_store_rel(e->path, hh, did))
+		return 0;
+	memset(&refs, 0, sizeof(refs));
+	if (bk_entry_file(snapdir, e, path) == -1 ||
+	    bk_refs_list(path, &refs) == -1)
+		return 1;
+	for (i = 0; i < refs.n; i++) {
+		if (bk_ref_paths(did, refs.v[i], plain, quar) == -1) {
+			log_error("verify: %s: a referenced CID is no file "
+			    "name", e->path);
+			bad++;
+		} else if (bk_manifest_find(m, plain) == NULL &&
+		    bk_manifest_find(m, quar) == NULL) {
+			log_error("verify: %s: referenced blob %s is not in "
+			    "the snapshot", e->path, refs.v[i]);
+			bad++;
+		}
+	}
+	cron_list_free(&refs);
+	return bad;
+}
+
 /* ---- taking a snapshot ---------------------------------------------------- */
 
 /* Removes .tmp-* leftovers of runs that died (the caller holds the lock). */
@@ -480,11 +795,15 @@ bk_take_all(struct bk_take *t)
 {
 	const struct bk_sources	*s = t->src;
 
-	if (bk_take_db(t, s->account_db, "account.sqlite") == -1 ||
+	/* Blobs first: a record deleted after its store was copied takes
+	 * its blob file with it, but the first pass has the blob already.
+	 * The second pass adds what was made permanent in between. */
+	if (bk_take_blobs(t) == -1 ||
+	    bk_take_db(t, s->account_db, "account.sqlite") == -1 ||
 	    bk_take_db(t, s->sequencer_db, "sequencer.sqlite") == -1 ||
 	    bk_take_db(t, s->did_cache_db, "did_cache.sqlite") == -1 ||
 	    cron_actors_walk(s->actor_dir, bk_take_actor, t) == -1 ||
-	    bk_take_reserved(t) == -1 || bk_take_blobs(t) == -1)
+	    bk_take_reserved(t) == -1 || bk_take_refs(t) == -1)
 		return -1;
 	return 0;
 }
@@ -622,9 +941,12 @@ bk_snapshot_verify(const char *snapdir)
 
 	if (bk_manifest_load(snapdir, &m) == -1)
 		return -1;
-	for (i = 0; i < m.n; i++)
+	for (i = 0; i < m.n; i++) {
 		if (bk_verify_entry(snapdir, &m.v[i]) == -1)
 			bad++;
+		else if (m.v[i].kind == BK_DB)
+			bad += bk_verify_refs(snapdir, &m, &m.v[i]);
+	}
 	bk_manifest_free(&m);
 	return bad;
 }

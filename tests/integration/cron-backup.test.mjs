@@ -274,6 +274,11 @@ describe('pds-backup', () => {
 
   test('retention prunes snapshots and blobs nothing lists any more', async () => {
     const gone = blobs[DIDS[0]][2];
+    // The PDS deleting the record: its rows, then the blob file.
+    const db = new DatabaseSync(path.join(actorDir(data.root, DIDS[0]), 'store.sqlite'));
+    db.prepare('DELETE FROM record_blob WHERE blobCid = ?').run(gone);
+    db.prepare('DELETE FROM blob WHERE cid = ?').run(gone);
+    db.close();
     fs.rmSync(path.join(data.blocks, DIDS[0], gone));
     let r = await run(['--no-upload', '--keep-hourly', '1', '--keep-daily', '0'], env);
     assert.equal(r.code, 0, r.out);
@@ -283,6 +288,30 @@ describe('pds-backup', () => {
     assert.ok(fs.existsSync(path.join(dest, 'blocks', DIDS[0], blobs[DIDS[0]][1])));
     r = await run(['verify', path.join(dest, 'snapshots', snapshots(dest)[0])], env);
     assert.equal(r.code, 0, r.out);
+  });
+
+  test('a blob a record references but the source lacks: exit 8, verify fails', async () => {
+    const lost = blobs[DIDS[1]][2];
+    const file = path.join(data.blocks, DIDS[1], lost);
+    const bytes = fs.readFileSync(file);
+    fs.rmSync(path.join(dest, 'blocks', DIDS[1], lost), { force: true });
+    fs.rmSync(file);
+    try {
+      await new Promise((res) => setTimeout(res, 5));	// a new snapshot name
+      let r = await run(['--no-upload'], env);
+      assert.equal(r.code, 8, r.out);
+      assert.match(r.out, new RegExp(`blob ${lost}, referenced by a record of the snapshot, is missing`));
+      assert.match(r.out, / error pds-backup.*1 referenced blobs missing, 0 stores copied again/);
+      const snap = path.join(dest, 'snapshots', snapshots(dest).at(-1));
+      r = await run(['verify', snap], env);
+      assert.equal(r.code, 7, r.out);
+      assert.match(r.out, new RegExp(`referenced blob ${lost} is not in the snapshot`));
+    } finally {
+      fs.writeFileSync(file, bytes);
+    }
+    const r = await run(['--no-upload'], env);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /0 referenced blobs missing/);
   });
 
   test('usage, configuration and lock errors', async () => {

@@ -3,7 +3,9 @@
  * MANIFEST format (write, strict parse, hostile paths), snapshot names and
  * the hourly/daily retention, rclone's JSON log, remote names, and the
  * account directory path of a DID (actors/<hh>/<did>, hh = first byte of
- * SHA-256 over the DID, reference-pds.md section c).
+ * SHA-256 over the DID, reference-pds.md section c), and the two blob
+ * passes of a snapshot, driven step by step on real SQLite fixture stores
+ * so that the PDS's deletes land exactly between the passes.
  *
  * The cron sources are not in the core archive; they are compiled into
  * this test directly.
@@ -16,6 +18,9 @@
 #include "../../cron/manifest.c"
 #include "../../cron/rclone.c"
 #include "../../cron/retention.c"
+#include "../../cron/snapshot.c"
+
+#include <sys/stat.h>
 
 /* A string literal and its length. */
 #define SL(s)	(s), (sizeof(s) - 1)
@@ -273,6 +278,202 @@ test_lists(void)
 	T_OK(!cron_name_ok(SL("a/b")), "slash");
 }
 
+/* ---- the two blob passes -------------------------------------------------- */
+
+#define FX_DID	"did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"	/* hh 69, see above */
+
+struct fx {
+	char	root[64], dest[256], store[512];
+	char	actors[256], blocks[256];
+	char	acct[256], seq[256], cache[256];
+	struct bk_sources src;
+};
+
+static int
+fx_sql(const struct fx *f, const char *sql)
+{
+	sqlite3	*db;
+	int	 rc;
+
+	if (sqlite3_open(f->store, &db) != SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	sqlite3_close(db);
+	return rc;
+}
+
+/* The PDS making blob cid permanent for a record (file, then rows). */
+static void
+fx_blob_add(const struct fx *f, const char *cid, int with_file)
+{
+	char	path[LIM_CRON_PATH], sql[512];
+	FILE	*fp;
+
+	if (with_file) {
+		(void)snprintf(path, sizeof(path), "%s/" FX_DID "/%s",
+		    f->blocks, cid);
+		fp = fopen(path, "w");
+		T_OK(fp != NULL && fputs(cid, fp) >= 0 && fclose(fp) == 0,
+		    "write blob %s", cid);
+	}
+	(void)snprintf(sql, sizeof(sql), "INSERT INTO blob VALUES('%s', "
+	    "NULL); INSERT INTO record_blob VALUES('%s', 'at://" FX_DID
+	    "/app.bsky.feed.post/%s')", cid, cid, cid);
+	T_OK(fx_sql(f, sql) == 0, "rows of %s", cid);
+}
+
+/* The PDS deleting the record: rows in a transaction, then the file. */
+static void
+fx_blob_del(const struct fx *f, const char *cid)
+{
+	char	path[LIM_CRON_PATH], sql[512];
+
+	(void)snprintf(sql, sizeof(sql), "DELETE FROM record_blob WHERE "
+	    "blobCid = '%s'; DELETE FROM blob WHERE cid = '%s'", cid, cid);
+	T_OK(fx_sql(f, sql) == 0, "delete rows of %s", cid);
+	(void)snprintf(path, sizeof(path), "%s/" FX_DID "/%s", f->blocks,
+	    cid);
+	T_OK(unlink(path) == 0, "delete file of %s", cid);
+}
+
+static int
+fx_init(struct fx *f)
+{
+	char	dir[512];
+	sqlite3	*db;
+	int	 i;
+	const char *dbs[3];
+
+	memset(f, 0, sizeof(*f));
+	(void)snprintf(f->root, sizeof(f->root), "/tmp/test_cron_backup.XXXXXX");
+	if (mkdtemp(f->root) == NULL)
+		return -1;
+	(void)snprintf(f->dest, sizeof(f->dest), "%s/dest", f->root);
+	(void)snprintf(f->actors, sizeof(f->actors), "%s/actors", f->root);
+	(void)snprintf(f->blocks, sizeof(f->blocks), "%s/blocks", f->root);
+	(void)snprintf(f->acct, sizeof(f->acct), "%s/account.sqlite", f->root);
+	(void)snprintf(f->seq, sizeof(f->seq), "%s/sequencer.sqlite", f->root);
+	(void)snprintf(f->cache, sizeof(f->cache), "%s/did_cache.sqlite",
+	    f->root);
+	(void)snprintf(dir, sizeof(dir), "%s/69/" FX_DID, f->actors);
+	(void)snprintf(f->store, sizeof(f->store), "%s/actors/69/" FX_DID
+	    "/store.sqlite", f->root);
+	if (cron_mkdirs(dir, 0700) == -1 || cron_mkdirs(f->dest, 0700) == -1)
+		return -1;
+	(void)snprintf(dir, sizeof(dir), "%s/" FX_DID, f->blocks);
+	if (cron_mkdirs(dir, 0700) == -1)
+		return -1;
+	dbs[0] = f->acct;
+	dbs[1] = f->seq;
+	dbs[2] = f->cache;
+	for (i = 0; i < 3; i++) {
+		if (sqlite3_open(dbs[i], &db) != SQLITE_OK ||
+		    sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			sqlite3_close(db);
+			return -1;
+		}
+		sqlite3_close(db);
+	}
+	if (fx_sql(f, "PRAGMA journal_mode = WAL; CREATE TABLE blob(cid "
+	    "PRIMARY KEY, tempKey); CREATE TABLE record_blob(blobCid, "
+	    "recordUri, PRIMARY KEY (blobCid, recordUri))") == -1)
+		return -1;
+	f->src.account_db = f->acct;
+	f->src.sequencer_db = f->seq;
+	f->src.did_cache_db = f->cache;
+	f->src.actor_dir = f->actors;
+	f->src.blob_dir = f->blocks;
+	f->src.data_dir = f->root;
+	return 0;
+}
+
+/* The passes of bk_take_all() one by one, with the PDS's writes between
+ * them: c1 is deleted after the store copy (the old gap), c3 is made
+ * permanent after the first pass and deleted after the store copy (the
+ * store is copied again), c4 is referenced but never on disk. */
+static void
+test_blob_passes(void)
+{
+	struct fx		 f;
+	struct bk_take		 t;
+	struct bk_snap_stats	 st;
+	const struct bk_entry	*e;
+	struct bk_manifest	 view;
+	char			 snaps[512], path[LIM_CRON_PATH];
+	char			 name[24];
+	uint8_t			 sha[32];
+	uint64_t		 size;
+
+	if (fx_init(&f) == -1) {
+		T_OK(0, "fixture in /tmp");
+		return;
+	}
+	fx_blob_add(&f, "bafkreic1", 1);
+	fx_blob_add(&f, "bafkreic2", 1);
+	fx_blob_add(&f, "bafkreic4", 0);
+	/* A temp upload (tempKey set) and a permanent row no record names
+	 * need no file. */
+	T_OK(fx_sql(&f, "INSERT INTO blob VALUES('bafkreitmp', 'k'); "
+	    "INSERT INTO blob VALUES('bafkreiorphan', NULL)") == 0, "rows");
+
+	memset(&t, 0, sizeof(t));
+	memset(&st, 0, sizeof(st));
+	t.src = &f.src;
+	t.dest = f.dest;
+	t.st = &st;
+	(void)snprintf(snaps, sizeof(snaps), "%s/snapshots", f.dest);
+	(void)snprintf(t.tmp, sizeof(t.tmp), "%s/.tmp-x", snaps);
+	T_OK(cron_mkdirs(t.tmp, 0700) == 0, "tmp");
+
+	T_OK(bk_take_blobs(&t) == 0, "pass 1");
+	T_EQ_INT(st.blobs_new, 2);
+	fx_blob_add(&f, "bafkreic3", 1);
+	T_OK(bk_take_db(&t, f.acct, "account.sqlite") == 0 &&
+	    cron_actors_walk(f.actors, bk_take_actor, &t) == 0, "databases");
+	fx_blob_del(&f, "bafkreic1");
+	fx_blob_del(&f, "bafkreic3");
+	T_OK(bk_take_refs(&t) == 0, "pass 2");
+
+	T_OK(bk_take_has(&t, "blocks/" FX_DID "/bafkreic1"), "c1 from pass 1");
+	T_OK(bk_take_has(&t, "blocks/" FX_DID "/bafkreic2"), "c2");
+	T_OK(!bk_take_has(&t, "blocks/" FX_DID "/bafkreic3"), "c3 gone");
+	T_EQ_INT(st.retakes, 1);
+	T_EQ_INT(st.blobs_missing, 1);	/* c4 */
+	T_EQ_INT(st.blobs_new, 2);
+	/* The MANIFEST entry follows the store copied again, which no
+	 * longer references c1 or c3. */
+	T_OK(cron_path(path, t.tmp, "actors/69/" FX_DID "/store.sqlite") == 0,
+	    "path");
+	view.v = t.m.v;
+	view.n = view.cap = t.nsorted;
+	e = bk_manifest_find(&view, "actors/69/" FX_DID "/store.sqlite");
+	T_OK(e != NULL && cron_file_sha256(path, sha, &size) == 0 &&
+	    e->size == size && memcmp(e->sha, sha, 32) == 0, "store entry");
+	bk_manifest_free(&t.m);
+	T_OK(cron_rmtree(t.tmp) == 0, "rm tmp");
+
+	/* Whole runs: c4 missing at the source is counted and fails
+	 * verify; once the file is back, both are clean. */
+	T_OK(bk_snapshot_take(&f.src, f.dest, name, &st) == 0, "take 1");
+	T_EQ_INT(st.blobs_missing, 1);
+	T_EQ_INT(st.blobs_kept, 1);
+	(void)snprintf(path, sizeof(path), "%s/%s", snaps, name);
+	T_EQ_INT(bk_snapshot_verify(path), 1);
+	(void)usleep(2000);	/* a new snapshot name */
+	(void)snprintf(path, sizeof(path), "%s/" FX_DID "/bafkreic4",
+	    f.blocks);
+	T_OK(cron_file_copy(f.acct, path, 0600, 0, sha, &size) == 0, "c4");
+	T_OK(bk_snapshot_take(&f.src, f.dest, name, &st) == 0, "take 2");
+	T_EQ_INT(st.blobs_missing, 0);
+	T_EQ_INT(st.retakes, 0);
+	(void)snprintf(path, sizeof(path), "%s/%s", snaps, name);
+	T_EQ_INT(bk_snapshot_verify(path), 0);
+	T_OK(cron_rmtree(f.root) == 0, "cleanup");
+}
+
 int
 main(void)
 {
@@ -284,5 +485,6 @@ main(void)
 	test_rclone();
 	test_store_path();
 	test_lists();
+	test_blob_passes();
 	return t_done("cron_backup");
 }
