@@ -271,4 +271,7 @@
 #define LIM_PROXY_RETRY_MAX_MS	30000		/* retry delay ceiling, ms
 						 * (maxTimeout) */
 
+/* ---- worker ------------------------------------------------------ */
+#define LIM_DB_REOPEN_US	1000000	/* retry an unopened database, us */
+
 #endif /* PDS_LIMITS_H */

@@ -426,6 +426,7 @@ prefork_run(struct prefork_opts *o)
 	s->gen = 1;
 	s->target = o->workers > 0 ? o->workers : o->cfg->workers;
 	(void)storectx_tid_init(o->cfg);	/* inherited by every worker */
+	(void)worker_prepare(o->cfg);
 	log_info("master: starting %lld worker(s)", (long long)s->target);
 	for (;;) {
 		now = util_now_ms();

@@ -27,9 +27,11 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "accountdb.h"
 #include "db.h"
 #include "log.h"
 #include "server.h"
+#include "util.h"
 #include "xrpc.h"
 
 static volatile sig_atomic_t	worker_stop;
@@ -134,6 +136,27 @@ worker_open_dbs(struct xrpc_server *srv, const struct pds_config *cfg)
 		log_error("%s: account database unavailable", __func__);
 }
 
+int
+worker_prepare(const struct pds_config *cfg)
+{
+	struct db	*db = NULL;
+	int		 rc = 0, flags = DB_FOREIGN_KEYS;
+
+	if (cfg->wal_autockpt_off)
+		flags |= DB_WAL_NOAUTO;
+	/* Creating the file, switching it to WAL and running the migrations
+	 * once here means freshly forked workers never race each other for
+	 * a brand-new database. */
+	if (db_open(cfg->account_db, flags, &db) == -1 ||
+	    accountdb_migrate(db) == -1) {
+		log_error("%s: cannot prepare %s; the workers will retry",
+		    __func__, cfg->account_db);
+		rc = -1;
+	}
+	db_close(db);
+	return rc;
+}
+
 /* The accept loop proper. */
 static int
 worker_loop(struct xrpc_server *srv, int listen_fd)
@@ -142,6 +165,7 @@ worker_loop(struct xrpc_server *srv, int listen_fd)
 	struct arena	 a;
 	struct buf	 body;
 	int		 rc, fd;
+	int64_t		 last_open = util_mono_us();
 
 	if (FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_error("%s: FCGX_InitRequest failed", __func__);
@@ -167,6 +191,14 @@ worker_loop(struct xrpc_server *srv, int listen_fd)
 			continue;
 		}
 		worker_block(SIG_BLOCK);
+		/* A database that could not be opened at start (locked, not
+		 * yet created, disk full) is tried again, at most once a
+		 * second, instead of failing this worker's requests for good. */
+		if (srv->account == NULL && util_mono_us() - last_open >=
+		    LIM_DB_REOPEN_US) {
+			last_open = util_mono_us();
+			worker_open_dbs(srv, srv->cfg);
+		}
 		xrpc_dispatch(srv, &req, &a, &body);
 		FCGX_Finish_r(&req);
 		worker_block(SIG_UNBLOCK);
