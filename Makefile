@@ -163,7 +163,7 @@ SERVER_SRCS += fcgi/xrpc/acct_util.c fcgi/xrpc/acct_repo.c \
 	fcgi/xrpc/h_server_session.c fcgi/xrpc/h_identity.c
 # proxy: the catch-all, pipethrough, app.bsky local routes, getServiceAuth
 SERVER_SRCS += fcgi/xrpc/proxy.c fcgi/xrpc/proxy_http.c \
-	fcgi/xrpc/h_appbsky.c fcgi/xrpc/h_svcauth.c
+	fcgi/xrpc/h_appbsky.c fcgi/xrpc/h_svcauth.c fcgi/xrpc/raw.c
 # admin: email flows, invites, admin API, moderator auth, rate limits
 SERVER_SRCS += fcgi/xrpc/admin_util.c fcgi/xrpc/admin_auth.c \
 	fcgi/xrpc/ratelimits.c fcgi/xrpc/h_admin.c fcgi/xrpc/h_server_email.c \

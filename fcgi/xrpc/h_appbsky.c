@@ -19,11 +19,8 @@
  * live in a table here (appbsky_route_find), consulted by the catch-all
  * hook (catchall.c) before anything is proxied.
  *
- * Read-after-write: getProfile(s) answers carrying Atproto-Repo-Rev get
- * the account's newer profile record merged in (Atproto-Upstream-Lag),
- * as the reference does.  XXX the four post-based answers (timeline,
- * author feed, thread, likes) are passed on without the account's newer
- * posts.
+ * Read-after-write (getProfile(s) and the four post-based answers) lives
+ * in raw.c.
  */
 #include <string.h>
 #include <time.h>
@@ -31,8 +28,6 @@
 #include <stdio.h>
 
 #include "accounts.h"
-#include "cbor.h"
-#include "cbor_json.h"
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
@@ -356,279 +351,9 @@ app_bsky_actor_putPreferences(struct xrpc_req *req, struct xrpc_res *res)
 	return pref_write(res, db, arr, full);
 }
 
-/* ==== read-after-write (read-after-write/) =============================== */
-
-/* getRecordsSinceRev(): the account's records written after rev (at most
- * LIM_RAW_RECORDS, oldest first); the latest profile record as JSON, and
- * the oldest indexedAt of the profile and posts (for the lag). */
-struct raw_local {
-	int		 count;
-	json_t		*profile;	/* owned */
-	int64_t		 oldest_ms;	/* 0: none */
-};
-
-static void
-raw_note_time(struct raw_local *l, const char *indexed)
-{
-	int64_t	ms;
-
-	if (indexed != NULL && util_iso_parse(indexed, strlen(indexed),
-	    &ms) == 0 && (l->oldest_ms == 0 || ms < l->oldest_ms))
-		l->oldest_ms = ms;
-}
-
-static void
-raw_row(struct xrpc_req *req, sqlite3_stmt *q, struct raw_local *l)
-{
-	const char	*uri = (const char *)sqlite3_column_text(q, 0);
-	const char	*indexed = (const char *)sqlite3_column_text(q, 1);
-	const uint8_t	*p = sqlite3_column_blob(q, 2);
-	size_t		 n = (size_t)sqlite3_column_bytes(q, 2);
-	struct cbor_val	*v;
-	size_t		 dl = strlen(req->auth.did);
-
-	l->count++;
-	if (uri == NULL || strncmp(uri, "at://", 5) != 0 ||
-	    strncmp(uri + 5, req->auth.did, dl) != 0)
-		return;
-	uri += 5 + dl;
-	if (strcmp(uri, "/app.bsky.actor.profile/self") == 0) {
-		raw_note_time(l, indexed);
-		if (p != NULL && cbor_decode(req->a, p, n, &v) == CBOR_OK) {
-			json_decref(l->profile);
-			l->profile = cbor_to_json(v);
-		}
-	} else if (strncmp(uri, "/app.bsky.feed.post/", 20) == 0)
-		raw_note_time(l, indexed);
-}
-
-static enum xrpc_status
-raw_local_get(struct xrpc_req *req, struct xrpc_res *res, const char *rev,
-    struct raw_local *l)
-{
-	struct db	*db;
-	sqlite3_stmt	*q;
-	enum xrpc_status st;
-	int		 rc;
-
-	memset(l, 0, sizeof(*l));
-	if ((st = pref_store(req, res, &db)) != XRPC_OK)
-		return st;
-	if ((q = db_stmt_get(db, "SELECT \"record\".\"uri\", "
-	    "\"record\".\"indexedAt\", \"repo_block\".\"content\" FROM "
-	    "\"record\" INNER JOIN \"repo_block\" ON \"repo_block\".\"cid\" = "
-	    "\"record\".\"cid\" WHERE \"repo_block\".\"repoRev\" > ?1 ORDER BY "
-	    "\"repo_block\".\"repoRev\" ASC LIMIT ?2")) == NULL ||
-	    sqlite3_bind_text(q, 1, rev, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int(q, 2, LIM_RAW_RECORDS) != SQLITE_OK) {
-		db_stmt_done(q);
-		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
-	}
-	while ((rc = db_step(db, q)) == 1)
-		raw_row(req, q, l);
-	db_stmt_done(q);
-	if (rc == -1)
-		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
-	if (l->count == 0)
-		return XRPC_OK;
-	/* a rev older than every local record (a migrated account) is not
-	 * a clock to compare with: nothing is merged */
-	if ((q = db_stmt_get(db, "SELECT 1 FROM \"record\" WHERE "
-	    "\"repoRev\" <= ?1 LIMIT 1")) == NULL ||
-	    sqlite3_bind_text(q, 1, rev, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    (rc = db_step(db, q)) == -1) {
-		db_stmt_done(q);
-		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
-	}
-	db_stmt_done(q);
-	if (rc == 0) {
-		json_decref(l->profile);
-		memset(l, 0, sizeof(*l));
-	}
-	return XRPC_OK;
-}
-
-/* util.format(pattern, kind, did, cid) for %s, or the PDS's getBlob URL
- * (ImageUrlBuilder). */
-static char *
-raw_image_url(struct xrpc_req *req, const char *kind, const char *cid)
-{
-	const char	*pat = req->srv->cfg->appview_cdn_pattern, *args[3];
-	struct buf	 b;
-	char		*out = NULL;
-	size_t		 i = 0;
-
-	if (pat == NULL)
-		return arena_printf(req->a, "https://%s/xrpc/com.atproto.sync."
-		    "getBlob?did=%s&cid=%s", req->srv->cfg->hostname,
-		    req->auth.did, cid);
-	args[0] = kind;
-	args[1] = req->auth.did;
-	args[2] = cid;
-	buf_init(&b, LIM_URI_LEN);
-	for (; *pat != '\0'; pat++) {
-		if (pat[0] == '%' && pat[1] == 's' && i < 3) {
-			(void)buf_puts(&b, args[i++]);
-			pat++;
-		} else if (pat[0] == '%' && pat[1] == '%') {
-			(void)buf_putc(&b, '%');
-			pat++;
-		} else
-			(void)buf_putc(&b, (uint8_t)*pat);
-	}
-	for (; i < 3; i++)	/* util.format appends unused arguments */
-		(void)buf_printf(&b, " %s", args[i]);
-	if (buf_cstr(&b) == 0)
-		out = arena_strdup(req->a, (const char *)b.data);
-	buf_free(&b);
-	return out;
-}
-
-/* The CID of a blob field (a BlobRef's ref, or a legacy blob's cid). */
-static const char *
-raw_blob_cid(const json_t *blob)
-{
-	const char	*c;
-
-	if ((c = json_string_value(json_object_get(json_object_get(blob,
-	    "ref"), "$link"))) != NULL)
-		return c;
-	return json_string_value(json_object_get(blob, "cid"));
-}
-
-/* Sets key to v (a new reference), or removes it when v is NULL (JS
- * undefined is not serialised).  0 or -1. */
-static int
-raw_set(json_t *o, const char *key, json_t *v)
-{
-	if (v == NULL)
-		return json_object_get(o, key) != NULL ?
-		    json_object_del(o, key) : 0;
-	return json_object_set_new(o, key, v);
-}
-
-static json_t *
-raw_image(struct xrpc_req *req, const json_t *rec, const char *field)
-{
-	const json_t	*blob = json_object_get(rec, field);
-	const char	*cid, *url;
-
-	if (blob == NULL || json_is_null(blob) || json_is_false(blob))
-		return NULL;
-	if ((cid = raw_blob_cid(blob)) == NULL ||
-	    (url = raw_image_url(req, field, cid)) == NULL)
-		return NULL;
-	return json_string(url);
-}
-
-/* updateProfileDetailed(): displayName and avatar, description, banner
- * from the local profile record. */
-static int
-raw_profile_update(struct xrpc_req *req, json_t *view, const json_t *rec)
-{
-	json_t	*v;
-
-	v = json_object_get(rec, "displayName");
-	if (raw_set(view, "displayName", v != NULL ? json_deep_copy(v) : NULL))
-		return -1;
-	if (raw_set(view, "avatar", raw_image(req, rec, "avatar")) == -1)
-		return -1;
-	v = json_object_get(rec, "description");
-	if (raw_set(view, "description", v != NULL ? json_deep_copy(v) : NULL))
-		return -1;
-	return raw_set(view, "banner", raw_image(req, rec, "banner"));
-}
-
-/* getProfileMunge() / getProfilesMunge(). */
-static int
-raw_profile_munge(struct xrpc_req *req, json_t *body, const json_t *rec)
-{
-	json_t	*arr, *p;
-	size_t	 i;
-	int	 profiles = strcmp(req->nsid, "app.bsky.actor.getProfiles") == 0;
-
-	if (rec == NULL)
-		return 0;
-	if (!profiles) {
-		if (!json_is_object(body) || !json_is_string(json_object_get(body,
-		    "did")) || strcmp(json_string_value(json_object_get(body,
-		    "did")), req->auth.did) != 0)
-			return 0;
-		return raw_profile_update(req, body, rec);
-	}
-	arr = json_object_get(body, "profiles");
-	json_array_foreach(arr, i, p) {
-		const char *did = json_string_value(json_object_get(p, "did"));
-
-		if (did != NULL && strcmp(did, req->auth.did) == 0 &&
-		    raw_profile_update(req, p, rec) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/* The merged answer: JSON, with Atproto-Upstream-Lag (formatMungedResponse;
- * none of the upstream's headers). */
-static enum xrpc_status
-raw_reply(struct xrpc_req *req, struct xrpc_res *res, json_t *body,
-    int64_t oldest_ms)
-{
-	char	lag[32];
-
-	(void)req;
-	if (oldest_ms != 0) {
-		(void)snprintf(lag, sizeof(lag), "%lld",
-		    (long long)(util_now_ms() - oldest_ms));
-		if (xrpc_res_header(res, "Atproto-Upstream-Lag", lag) == -1)
-			return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
-	}
-	return xrpc_res_json(res, 200, body);
-}
-
-/* getProfile / getProfiles: pipethroughReadAfterWrite() with the profile
- * munge.  An answer that cannot be merged into goes out as it came. */
-enum xrpc_status
-app_bsky_actor_raw_profile(struct xrpc_req *req, struct xrpc_res *res)
-{
-	struct proxy_result	 r;
-	struct raw_local	 l;
-	enum xrpc_status	 st;
-	json_t			*body = NULL;
-
-	memset(&l, 0, sizeof(l));
-	if ((st = proxy_pipethrough_raw(req, res, req->auth.did, &r)) !=
-	    XRPC_OK || !r.buffered)
-		return st;
-	body = json_loadb((const char *)res->body.data, res->body.len,
-	    JSON_ALLOW_NUL, NULL);
-	if (body == NULL || !json_is_object(body) ||
-	    (st = raw_local_get(req, res, r.rev, &l)) != XRPC_OK ||
-	    l.count == 0) {
-		json_decref(body);
-		json_decref(l.profile);
-		return st != XRPC_OK ? st : proxy_result_apply(res, &r);
-	}
-	if (raw_profile_munge(req, body, l.profile) == -1)
-		st = xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
-	else
-		st = raw_reply(req, res, body, l.oldest_ms);
-	json_decref(body);
-	json_decref(l.profile);
-	return st;
-}
-
-/* getTimeline, getAuthorFeed, getPostThread, getActorLikes:
- * pipethrough(ctx, req, {iss: requester}).  XXX the reference merges the
- * account's newer posts into these; they are passed on as they come. */
-enum xrpc_status
-app_bsky_raw_pipethrough(struct xrpc_req *req, struct xrpc_res *res)
-{
-	return proxy_pipethrough(req, res, req->auth.did, NULL, NULL);
-}
-
 /* encodeURIComponent() of s into the arena. */
-static char *
-uri_component(struct arena *a, const char *s)
+char *
+appbsky_uri_component(struct arena *a, const char *s)
 {
 	static const char	hex[] = "0123456789ABCDEF";
 	size_t			n = strlen(s), i, o = 0;
@@ -671,7 +396,7 @@ app_bsky_feed_getFeed(struct xrpc_req *req, struct xrpc_res *res)
 	    XRPC_OK || (st = proxy_target_appview(req, res, lxm, &t)) !=
 	    XRPC_OK)
 		return st;
-	if ((enc = uri_component(req->a, feed)) == NULL)
+	if ((enc = appbsky_uri_component(req->a, feed)) == NULL)
 		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 	memset(&c, 0, sizeof(c));
 	c.mode = PROXY_BUFFER;

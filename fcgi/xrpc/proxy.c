@@ -323,7 +323,8 @@ proxy_catchall(struct xrpc_req *req, struct xrpc_res *res)
 
 static enum xrpc_status
 pipethrough(struct xrpc_req *req, struct xrpc_res *res, const char *iss,
-    const char *aud, const char *lxm, struct proxy_result *raw)
+    const char *aud, const char *lxm, struct proxy_result *raw,
+    const char *cur_rev)
 {
 	struct proxy_target	 t;
 	struct proxy_call	 c;
@@ -357,6 +358,7 @@ pipethrough(struct xrpc_req *req, struct xrpc_res *res, const char *iss,
 	memset(&c, 0, sizeof(c));
 	c.mode = raw != NULL ? PROXY_RAW : PROXY_STREAM_200;
 	c.result = raw;
+	c.cur_rev = cur_rev;
 	c.method = req->method == XRPC_M_HEAD ? "HEAD" : "GET";
 	if ((c.path = proxy_req_path(req)) == NULL)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, NULL,
@@ -373,13 +375,13 @@ enum xrpc_status
 proxy_pipethrough(struct xrpc_req *req, struct xrpc_res *res,
     const char *iss, const char *aud, const char *lxm)
 {
-	return pipethrough(req, res, iss, aud, lxm, NULL);
+	return pipethrough(req, res, iss, aud, lxm, NULL, NULL);
 }
 
 enum xrpc_status
 proxy_pipethrough_raw(struct xrpc_req *req, struct xrpc_res *res,
-    const char *iss, struct proxy_result *result)
+    const char *iss, const char *cur_rev, struct proxy_result *result)
 {
 	memset(result, 0, sizeof(*result));
-	return pipethrough(req, res, iss, NULL, NULL, result);
+	return pipethrough(req, res, iss, NULL, NULL, result, cur_rev);
 }

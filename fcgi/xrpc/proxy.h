@@ -79,6 +79,10 @@ struct proxy_call {
 					 * own max applies, at most
 					 * PDS_PROXY_MAX_RESPONSE_SIZE) */
 	struct proxy_result *result;	/* PROXY_RAW: filled in */
+	const char	*cur_rev;	/* PROXY_RAW: the account's current rev;
+					 * an answer whose Atproto-Repo-Rev is
+					 * not older is streamed (NULL: any rev
+					 * is kept) */
 };
 
 /* proxy.c */
@@ -118,9 +122,11 @@ enum xrpc_status proxy_catchall(struct xrpc_req *, struct xrpc_res *);
 enum xrpc_status proxy_pipethrough(struct xrpc_req *, struct xrpc_res *,
 		    const char *iss, const char *aud, const char *lxm);
 /* pipethroughReadAfterWrite()'s first half: proxy_pipethrough() in
- * PROXY_RAW mode for the account iss. */
+ * PROXY_RAW mode for the account iss, whose repository is at cur_rev
+ * (NULL: unknown); an answer at cur_rev or later is streamed. */
 enum xrpc_status proxy_pipethrough_raw(struct xrpc_req *, struct xrpc_res *,
-		    const char *iss, struct proxy_result *result);
+		    const char *iss, const char *cur_rev,
+		    struct proxy_result *result);
 
 /* proxy_http.c */
 /* Runs call against t.  Streamed modes write the response (or return an
@@ -160,11 +166,17 @@ enum xrpc_status app_bsky_actor_getPreferences(struct xrpc_req *,
 		    struct xrpc_res *);
 enum xrpc_status app_bsky_actor_putPreferences(struct xrpc_req *,
 		    struct xrpc_res *);
+/* encodeURIComponent() of s (NUL-terminated, at most LIM_URI_LEN) into
+ * the arena, or NULL. */
+char		*appbsky_uri_component(struct arena *, const char *s);
+
+/* raw.c */
 /* getProfile / getProfiles: read-after-write with the profile merge. */
 enum xrpc_status app_bsky_actor_raw_profile(struct xrpc_req *,
 		    struct xrpc_res *);
 /* getTimeline, getAuthorFeed, getPostThread, getActorLikes:
- * pipethrough(ctx, req, {iss: requester}). */
+ * pipethroughReadAfterWrite() with the reference's munge of each (the
+ * account's newer posts and profile merged in). */
 enum xrpc_status app_bsky_raw_pipethrough(struct xrpc_req *,
 		    struct xrpc_res *);
 enum xrpc_status app_bsky_feed_getFeed(struct xrpc_req *, struct xrpc_res *);

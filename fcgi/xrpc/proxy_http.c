@@ -226,8 +226,9 @@ px_res_headers(struct px *x)
 
 /* ---- response body ------------------------------------------------------ */
 
-/* PROXY_RAW: keep the answer when it can be merged into (a repo rev, a
- * JSON or unknown type, no content coding we would have to undo). */
+/* PROXY_RAW: keep the answer when it can be merged into (a repo rev
+ * older than the account's, a JSON or unknown type, no content coding we
+ * would have to undo). */
 static void
 px_raw_decide(struct px *x)
 {
@@ -237,6 +238,8 @@ px_raw_decide(struct px *x)
 		return;
 	x->raw_decided = 1;
 	x->raw_keep = x->hv[PX_H_REPO_REV] != NULL &&
+	    (x->call->cur_rev == NULL ||
+	    strcmp(x->hv[PX_H_REPO_REV], x->call->cur_rev) < 0) &&
 	    upstream_is_json_type(x->hv[PX_H_TYPE]) != 0 &&
 	    (enc == NULL || strcasecmp(enc, "identity") == 0) &&
 	    x->length <= (int64_t)LIM_RAW_BUFFER;

@@ -172,6 +172,68 @@ describe('app view proxy', { skip: !built && 'pds-fcgi not built' }, () => {
     }
   });
 
+  test('read-after-write: newer local posts in timeline, author feed, thread', async () => {
+    appview.reset();
+    const a = alice.agent;
+    const mk = (text, extra = {}) => a.com.atproto.repo.createRecord({ repo: alice.did,
+      collection: 'app.bsky.feed.post', record: { $type: 'app.bsky.feed.post',
+        text, createdAt: new Date().toISOString(), ...extra } });
+    const root = await mk('root post');
+    const rootView = { uri: root.data.uri, cid: root.data.cid,
+      author: { did: alice.did, handle: 'upstream.test' },
+      record: { $type: 'app.bsky.feed.post', text: 'root post',
+        createdAt: '2024-01-01T00:00:00.000Z' },
+      indexedAt: '2024-01-01T00:00:00.000Z' };
+    const current = async () => (await a.com.atproto.sync.getLatestCommit(
+      { did: alice.did })).data.rev;
+    appview.repoRev = await current();
+    appview.threadPost = rootView;
+    appview.authorFeed = [{ post: rootView }];
+    try {
+      // the app view is current: streamed as it came, nothing merged
+      let tl = await a.getTimeline();
+      assert.equal(tl.data.feed.length, 1);
+      assert.equal(tl.headers['atproto-repo-rev'], appview.repoRev);
+      assert.equal(tl.headers['atproto-upstream-lag'], undefined);
+      const ref = { uri: root.data.uri, cid: root.data.cid };
+      const reply = await mk('a local reply', { reply: { root: ref, parent: ref } });
+      const top = await mk('newest local post');
+      tl = await a.getTimeline();
+      assert.match(tl.headers['atproto-upstream-lag'], /^\d+$/);
+      assert.equal(tl.headers['atproto-repo-rev'], undefined);
+      assert.deepEqual(tl.data.feed.map((i) => i.post.record.text),
+        ['newest local post', 'a local reply', `timeline of ${alice.did}`]);
+      const pv = tl.data.feed[0].post;
+      assert.deepEqual(Object.keys(pv), ['uri', 'cid', 'likeCount', 'replyCount',
+        'repostCount', 'quoteCount', 'author', 'record', 'indexedAt']);
+      assert.equal(pv.uri, top.data.uri);
+      assert.equal(pv.cid, top.data.cid);
+      assert.equal(pv.likeCount, 0);
+      assert.equal(pv.author.did, alice.did);
+      assert.equal(pv.author.handle, alice.handle);
+      assert.equal(pv.author.displayName, 'Alice Local');
+      assert.equal(pv.record.$type, 'app.bsky.feed.post');
+      const af = await a.getAuthorFeed({ actor: alice.did });
+      assert.deepEqual(af.data.feed.map((i) => i.post.record.text),
+        ['newest local post', 'a local reply', 'root post']);
+      assert.equal(af.data.feed[2].post.author.handle, 'upstream.test');
+      const th = await a.getPostThread({ uri: root.data.uri });
+      assert.equal(th.data.thread.replies.length, 1);
+      assert.equal(th.data.thread.replies[0].$type, 'app.bsky.feed.defs#threadViewPost');
+      assert.equal(th.data.thread.replies[0].post.uri, reply.data.uri);
+      assert.equal(th.data.thread.replies[0].post.record.reply.parent.uri, root.data.uri);
+      // caught up again: nothing merged
+      appview.repoRev = await current();
+      tl = await a.getTimeline();
+      assert.equal(tl.data.feed.length, 1);
+      assert.equal(tl.headers['atproto-upstream-lag'], undefined);
+    } finally {
+      appview.repoRev = REPO_REV;
+      appview.threadPost = undefined;
+      appview.authorFeed = undefined;
+    }
+  });
+
   test('chat.bsky through atproto-proxy did:web#bsky_chat', async () => {
     appview.reset();
     chat.reset();

@@ -16,7 +16,8 @@
 // counted in `hits[nsid]` and its payload kept in `last[nsid]`.
 //
 // Canned answers (getProfile(s) and getTimeline carry Atproto-Repo-Rev:
-// `repoRev`, settable by a test): getTimeline, getProfile(s), getPostThread, getAuthorFeed,
+// `repoRev`, settable by a test, as do getPostThread when a test set
+// `threadPost` and getAuthorFeed / getActorLikes when it set `authorFeed`): getTimeline, getProfile(s), getPostThread, getAuthorFeed,
 // getActorLikes, listNotifications, listConvos, createReport,
 // getFeedGenerator, getFeed, registerPush / unregisterPush,
 // getPreferences / putPreferences (so a proxied preferences call is seen).
@@ -113,7 +114,7 @@ export async function startFakeService({ plcUrl, name = 'appview' } = {}) {
           record: { $type: 'app.bsky.feed.post', text: `timeline of ${iss}`,
             createdAt: '2024-01-01T00:00:00.000Z' },
           indexedAt: '2024-01-01T00:00:00.000Z' } }] },
-      { 'atproto-repo-rev': REPO_REV, 'content-language': 'en' });
+      { 'atproto-repo-rev': svc.repoRev, 'content-language': 'en' });
     case 'app.bsky.actor.getProfile':
       return json(res, 200, { did: q.get('actor'), handle: 'profile.test',
         displayName: `p:${q.get('actor').slice(-6)}:${iss.slice(-6)}`,
@@ -124,11 +125,16 @@ export async function startFakeService({ plcUrl, name = 'appview' } = {}) {
         ({ did: a, handle: 'profile.test', displayName: 'upstream' })) },
       { 'atproto-repo-rev': svc.repoRev });
     case 'app.bsky.feed.getPostThread':
+      if (svc.threadPost) {	// a thread view of the post a test gave
+        return json(res, 200, { thread: { $type: 'app.bsky.feed.defs#threadViewPost',
+          post: svc.threadPost, replies: [] } }, { 'atproto-repo-rev': svc.repoRev });
+      }
       return json(res, 200, { thread: { $type: 'app.bsky.feed.defs#notFoundPost',
         uri: q.get('uri'), notFound: true } });
     case 'app.bsky.feed.getAuthorFeed':
     case 'app.bsky.feed.getActorLikes':
-      return json(res, 200, { feed: [] });
+      return json(res, 200, { feed: svc.authorFeed ?? [] },
+        svc.authorFeed ? { 'atproto-repo-rev': svc.repoRev } : {});
     case 'app.bsky.notification.listNotifications':
       return json(res, 200, { notifications: [{
         uri: `at://${iss}/app.bsky.feed.like/3l2bbbbbbbb2b`,
