@@ -172,6 +172,22 @@ ad_lower(struct arena *a, const char *s)
 	return l;
 }
 
+/* The result of db_exec_strs() for an insert/update that may change no
+ * row: ad_unchanged() gives 1 when no row changed (ON CONFLICT DO NOTHING
+ * hit, or OR IGNORE), ad_changed() 1 when some row did; both 0 otherwise
+ * and -1 for -1. */
+static int
+ad_unchanged(int rc)
+{
+	return rc == -1 ? -1 : rc == 0 ? 1 : 0;
+}
+
+static int
+ad_changed(int rc)
+{
+	return rc == -1 ? -1 : rc > 0 ? 1 : 0;
+}
+
 /* ---- actors and accounts ---------------------------------------------------- */
 
 #define AD_SELECT_ACCOUNT						\
@@ -194,15 +210,10 @@ ad_account_query(struct db *db, struct arena *a, const char *sql,
 	int		 rc, bad = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((st = db_prepare_strs(db, sql, &key, 1)) == NULL)
+	if ((st = db_prepare_strs(db, sql, &key, 1)) == NULL ||
+	    db_bind_i64(db, st, 2, (flags & ACCOUNTDB_TAKENDOWN) != 0) == -1 ||
+	    db_bind_i64(db, st, 3, (flags & ACCOUNTDB_DEACTIVATED) != 0) == -1)
 		return -1;
-	if (sqlite3_bind_int(st, 2, (flags & ACCOUNTDB_TAKENDOWN) != 0) !=
-	    SQLITE_OK ||
-	    sqlite3_bind_int(st, 3, (flags & ACCOUNTDB_DEACTIVATED) != 0) !=
-	    SQLITE_OK) {
-		db_stmt_done(st);
-		return -1;
-	}
 	if ((rc = db_step(db, st)) == 1) {
 		out->did = db_col_dup(a, st, 0, &bad);
 		out->handle = db_col_dup(a, st, 1, &bad);
@@ -248,7 +259,6 @@ accountdb_actor_insert(struct db *db, const char *did, const char *handle,
 	    " ON CONFLICT DO NOTHING";
 	char		now[UTIL_ISO_LEN], del[UTIL_ISO_LEN];
 	const char	*v[5];
-	int		rc;
 
 	util_iso_time(now_ms, now);
 	util_iso_time(now_ms + LIM_DELETE_AFTER_MS, del);
@@ -257,9 +267,7 @@ accountdb_actor_insert(struct db *db, const char *did, const char *handle,
 	v[2] = now;
 	v[3] = deactivated ? now : NULL;
 	v[4] = deactivated ? del : NULL;
-	if ((rc = db_exec_strs(db, sql, v, 5)) == -1)
-		return -1;
-	return rc == 0 ? 1 : 0;
+	return ad_unchanged(db_exec_strs(db, sql, v, 5));
 }
 
 int
@@ -269,11 +277,8 @@ accountdb_account_insert(struct db *db, const char *did, const char *email,
 	static const char sql[] = "INSERT INTO account (did, email,"
 	    " passwordScrypt) VALUES (?1, lower(?2), ?3) ON CONFLICT DO NOTHING";
 	const char	*v[3] = { did, email, password_scrypt };
-	int		 rc;
 
-	if ((rc = db_exec_strs(db, sql, v, 3)) == -1)
-		return -1;
-	return rc == 0 ? 1 : 0;
+	return ad_unchanged(db_exec_strs(db, sql, v, 3));
 }
 
 int
@@ -285,11 +290,8 @@ accountdb_handle_update(struct db *db, const char *did, const char *handle)
 	    " WHERE did = ?1 AND NOT EXISTS (SELECT 1 FROM actor"
 	    " WHERE handle = ?2 AND did <> ?1)";
 	const char	*v[2] = { did, handle };
-	int		 rc;
 
-	if ((rc = db_exec_strs(db, sql, v, 2)) == -1)
-		return -1;
-	return rc == 0 ? 1 : 0;
+	return ad_unchanged(db_exec_strs(db, sql, v, 2));
 }
 
 int
@@ -310,12 +312,9 @@ accountdb_deactivate(struct db *db, const char *did, const char *delete_after,
 	    " deleteAfter = ?3 WHERE did = ?1";
 	char		now[UTIL_ISO_LEN];
 	const char	*v[3] = { did, now, delete_after };
-	int		rc;
 
 	util_iso_time(now_ms, now);
-	if ((rc = db_exec_strs(db, sql, v, 3)) == -1)
-		return -1;
-	return rc > 0 ? 1 : 0;
+	return ad_changed(db_exec_strs(db, sql, v, 3));
 }
 
 int
@@ -323,11 +322,8 @@ accountdb_activate(struct db *db, const char *did)
 {
 	static const char sql[] = "UPDATE actor SET deactivatedAt = NULL,"
 	    " deleteAfter = NULL WHERE did = ?1 AND takedownRef IS NULL";
-	int	rc;
 
-	if ((rc = db_exec_strs(db, sql, &did, 1)) == -1)
-		return -1;
-	return rc > 0 ? 1 : 0;
+	return ad_changed(db_exec_strs(db, sql, &did, 1));
 }
 
 int
@@ -340,16 +336,9 @@ accountdb_account_delete(struct db *db, const char *did)
 		"DELETE FROM account WHERE did = ?1",
 		"DELETE FROM actor WHERE did = ?1",
 	};
-	size_t	i;
 
-	if (db_begin_immediate(db) == -1)
-		return -1;
-	for (i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++)
-		if (db_exec_strs(db, sqls[i], &did, 1) == -1) {
-			(void)db_rollback(db);
-			return -1;
-		}
-	return db_commit(db);
+	return db_exec_strs_tx(db, sqls, sizeof(sqls) / sizeof(sqls[0]), &did,
+	    1);
 }
 
 int
@@ -362,10 +351,9 @@ accountdb_password_get(struct db *db, struct arena *a, const char *did,
 	int		 rc, bad = 0;
 
 	*out = NULL;
-	if ((st = db_prepare_strs(db, sql, &did, 1)) == NULL)
-		return -1;
-	if ((rc = db_step(db, st)) == 1 &&
-	    ((*out = db_col_dup(a, st, 0, &bad)) == NULL || bad))
+	if ((rc = db_query_strs(db, sql, &did, 1, &st)) != 1)
+		return rc;
+	if ((*out = db_col_dup(a, st, 0, &bad)) == NULL || bad)
 		rc = -1;
 	db_stmt_done(st);
 	return rc;
@@ -397,11 +385,9 @@ accountdb_email_set(struct db *db, const char *did, const char *email)
 	if (rc > 0)
 		return 0;
 	/* nothing changed: either no such account, or the email is taken */
-	if ((st = db_prepare_strs(db, has, &did, 1)) == NULL)
-		return -1;
-	rc = db_step(db, st);
+	rc = db_query_strs(db, has, &did, 1, &st);
 	db_stmt_done(st);
-	return rc == -1 ? -1 : rc == 1 ? 1 : 0;
+	return rc;
 }
 
 int
@@ -426,19 +412,10 @@ accountdb_app_password_insert(struct db *db, const char *did,
 	    " ON CONFLICT DO NOTHING";
 	const char	*v[4] = { did, name, password_scrypt, created_at };
 	sqlite3_stmt	*st;
-	int		 rc;
 
-	if ((st = db_prepare_strs(db, sql, v, 4)) == NULL)
-		return -1;
-	if (sqlite3_bind_int(st, 5, privileged ? 1 : 0) != SQLITE_OK) {
-		db_stmt_done(st);
-		return -1;
-	}
-	rc = db_step(db, st);
-	db_stmt_done(st);
-	if (rc == -1)
-		return -1;
-	return sqlite3_changes(db_handle(db)) == 0 ? 1 : 0;
+	st = db_prepare_strs(db, sql, v, 4);
+	return ad_unchanged(db_bind_i64(db, st, 5, privileged ? 1 : 0) == -1 ?
+	    -1 : db_exec_stmt(db, st));
 }
 
 int
@@ -452,15 +429,13 @@ accountdb_app_password_find(struct db *db, struct arena *a, const char *did,
 	int		 rc, bad = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((st = db_prepare_strs(db, sql, v, 2)) == NULL)
-		return -1;
-	if ((rc = db_step(db, st)) == 1) {
-		out->name = db_col_dup(a, st, 0, &bad);
-		out->created_at = db_col_dup(a, st, 1, &bad);
-		out->privileged = sqlite3_column_int(st, 2) == 1;
-		if (bad || out->name == NULL)
-			rc = -1;
-	}
+	if ((rc = db_query_strs(db, sql, v, 2, &st)) != 1)
+		return rc;
+	out->name = db_col_dup(a, st, 0, &bad);
+	out->created_at = db_col_dup(a, st, 1, &bad);
+	out->privileged = sqlite3_column_int(st, 2) == 1;
+	if (bad || out->name == NULL)
+		rc = -1;
 	db_stmt_done(st);
 	return rc;
 }
@@ -513,16 +488,10 @@ accountdb_app_password_delete(struct db *db, const char *did,
 	    " WHERE did = ?1 AND name = ?2";
 	static const char del_rt[] = "DELETE FROM refresh_token"
 	    " WHERE did = ?1 AND appPasswordName = ?2";
+	static const char *const sqls[] = { del_pw, del_rt };
 	const char	*v[2] = { did, name };
 
-	if (db_begin_immediate(db) == -1)
-		return -1;
-	if (db_exec_strs(db, del_pw, v, 2) == -1 ||
-	    db_exec_strs(db, del_rt, v, 2) == -1) {
-		(void)db_rollback(db);
-		return -1;
-	}
-	return db_commit(db);
+	return db_exec_strs_tx(db, sqls, 2, v, 2);
 }
 
 /* ---- refresh tokens ------------------------------------------------------------ */
@@ -554,18 +523,16 @@ accountdb_refresh_get(struct db *db, struct arena *a, const char *id,
 	int		 rc, bad = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((st = db_prepare_strs(db, sql, &id, 1)) == NULL)
-		return -1;
-	if ((rc = db_step(db, st)) == 1) {
-		out->id = db_col_dup(a, st, 0, &bad);
-		out->did = db_col_dup(a, st, 1, &bad);
-		out->expires_at = db_col_dup(a, st, 2, &bad);
-		out->next_id = db_col_dup(a, st, 3, &bad);
-		out->app_password_name = db_col_dup(a, st, 4, &bad);
-		out->privileged = sqlite3_column_int(st, 5) == 1;
-		if (bad || out->did == NULL || out->expires_at == NULL)
-			rc = -1;
-	}
+	if ((rc = db_query_strs(db, sql, &id, 1, &st)) != 1)
+		return rc;
+	out->id = db_col_dup(a, st, 0, &bad);
+	out->did = db_col_dup(a, st, 1, &bad);
+	out->expires_at = db_col_dup(a, st, 2, &bad);
+	out->next_id = db_col_dup(a, st, 3, &bad);
+	out->app_password_name = db_col_dup(a, st, 4, &bad);
+	out->privileged = sqlite3_column_int(st, 5) == 1;
+	if (bad || out->did == NULL || out->expires_at == NULL)
+		rc = -1;
 	db_stmt_done(st);
 	return rc;
 }
@@ -588,22 +555,16 @@ accountdb_refresh_grace(struct db *db, const char *id, const char *expires_at,
 	static const char sql[] = "UPDATE refresh_token SET expiresAt = ?2,"
 	    " nextId = ?3 WHERE id = ?1 AND (nextId IS NULL OR nextId = ?3)";
 	const char	*v[3] = { id, expires_at, next_id };
-	int		 rc;
 
-	if ((rc = db_exec_strs(db, sql, v, 3)) == -1)
-		return -1;
-	return rc > 0 ? 1 : 0;
+	return ad_changed(db_exec_strs(db, sql, v, 3));
 }
 
 int
 accountdb_refresh_delete(struct db *db, const char *id)
 {
 	static const char sql[] = "DELETE FROM refresh_token WHERE id = ?1";
-	int	rc;
 
-	if ((rc = db_exec_strs(db, sql, &id, 1)) == -1)
-		return -1;
-	return rc > 0 ? 1 : 0;
+	return ad_changed(db_exec_strs(db, sql, &id, 1));
 }
 
 int
@@ -628,9 +589,7 @@ accountdb_invite_available(struct db *db, const char *code)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = db_prepare_strs(db, sql, &code, 1)) == NULL)
-		return -1;
-	if ((rc = db_step(db, st)) == 1)
+	if ((rc = db_query_strs(db, sql, &code, 1, &st)) == 1)
 		rc = sqlite3_column_int(st, 0) ? 1 : 0;
 	db_stmt_done(st);
 	return rc;
@@ -643,11 +602,8 @@ accountdb_invite_use(struct db *db, const char *code, const char *did,
 	static const char sql[] = "INSERT INTO invite_code_use (code, usedBy,"
 	    " usedAt) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
 	const char	*v[3] = { code, did, now };
-	int		 rc;
 
-	if ((rc = db_exec_strs(db, sql, v, 3)) == -1)
-		return -1;
-	return rc == 0 ? 1 : 0;
+	return ad_unchanged(db_exec_strs(db, sql, v, 3));
 }
 
 int
@@ -660,19 +616,10 @@ accountdb_invite_insert(struct db *db, const char *code,
 	    " VALUES (?1, ?5, 0, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
 	const char	*v[4] = { code, for_account, created_by, now };
 	sqlite3_stmt	*st;
-	int		 rc;
 
-	if ((st = db_prepare_strs(db, sql, v, 4)) == NULL)
-		return -1;
-	if (sqlite3_bind_int64(st, 5, available_uses) != SQLITE_OK) {
-		db_stmt_done(st);
-		return -1;
-	}
-	rc = db_step(db, st);
-	db_stmt_done(st);
-	if (rc == -1)
-		return -1;
-	return sqlite3_changes(db_handle(db)) == 0 ? 1 : 0;
+	st = db_prepare_strs(db, sql, v, 4);
+	return ad_unchanged(db_bind_i64(db, st, 5, available_uses) == -1 ? -1 :
+	    db_exec_stmt(db, st));
 }
 
 /* ---- email tokens ---------------------------------------------------------------- */
@@ -704,19 +651,17 @@ accountdb_email_token_check(struct db *db, const char *did,
 	int		 rc;
 
 	*res = ACCOUNTDB_TOKEN_INVALID;
-	if ((st = db_prepare_strs(db, sql, v, 3)) == NULL)
-		return -1;
-	if ((rc = db_step(db, st)) == 1) {
-		at = (const char *)sqlite3_column_text(st, 0);
-		/* lessThanAgoMs(requestedAt, 15 min) */
-		if (at != NULL && util_iso_parse(at, strlen(at), &ms) == 0 &&
-		    now_ms < ms + LIM_EMAIL_TOKEN_MS)
-			*res = ACCOUNTDB_TOKEN_VALID;
-		else
-			*res = ACCOUNTDB_TOKEN_EXPIRED;
-	}
+	if ((rc = db_query_strs(db, sql, v, 3, &st)) != 1)
+		return rc;
+	at = (const char *)sqlite3_column_text(st, 0);
+	/* lessThanAgoMs(requestedAt, 15 min) */
+	if (at != NULL && util_iso_parse(at, strlen(at), &ms) == 0 &&
+	    now_ms < ms + LIM_EMAIL_TOKEN_MS)
+		*res = ACCOUNTDB_TOKEN_VALID;
+	else
+		*res = ACCOUNTDB_TOKEN_EXPIRED;
 	db_stmt_done(st);
-	return rc == -1 ? -1 : 0;
+	return 0;
 }
 
 int

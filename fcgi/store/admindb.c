@@ -162,12 +162,8 @@ admindb_codes_page(struct db *db, struct arena *a, enum admindb_sort sort,
 	sqlite3_stmt	*st;
 
 	if ((st = db_prepare_strs(db, sort == ADMINDB_SORT_USAGE ? usage :
-	    recent, v, 2)) == NULL)
+	    recent, v, 2)) == NULL || db_bind_i64(db, st, 3, limit) == -1)
 		return -1;
-	if (sqlite3_bind_int64(st, 3, limit) != SQLITE_OK) {
-		db_stmt_done(st);
-		return -1;
-	}
 	return adm_code_list(db, a, st, out, n);
 }
 
@@ -221,17 +217,12 @@ admindb_codes_mint(struct db *db, const char *did, const char **codes,
 		v[0] = codes[i];
 		v[1] = did;
 		v[2] = now_iso;
-		if ((st = db_prepare_strs(db, ins, v, 3)) == NULL)
-			goto fail;
-		rc = sqlite3_bind_int(st, 4, disabled ? 1 : 0) == SQLITE_OK ?
-		    db_step(db, st) : -1;
-		db_stmt_done(st);
-		if (rc == -1)
+		st = db_prepare_strs(db, ins, v, 3);
+		if (db_bind_i64(db, st, 4, disabled ? 1 : 0) == -1 ||
+		    db_exec_stmt(db, st) == -1)
 			goto fail;
 	}
-	if ((st = db_prepare_strs(db, cnt, &did, 1)) == NULL)
-		goto fail;
-	if ((rc = db_step(db, st)) == 1)
+	if ((rc = db_query_strs(db, cnt, &did, 1, &st)) == 1)
 		total = sqlite3_column_int64(st, 0);
 	db_stmt_done(st);
 	if (rc != 1)
@@ -262,17 +253,15 @@ admindb_token_find(struct db *db, struct arena *a, const char *purpose,
 
 	*did = NULL;
 	*valid = 0;
-	if ((st = db_prepare_strs(db, sql, v, 2)) == NULL)
-		return -1;
-	if ((rc = db_step(db, st)) == 1) {
-		*did = db_col_dup(a, st, 0, &bad);
-		at = (const char *)sqlite3_column_text(st, 1);
-		/* lessThanAgoMs(requestedAt, 15 min) */
-		*valid = at != NULL && util_iso_parse(at, strlen(at), &ms) == 0 &&
-		    now_ms < ms + LIM_EMAIL_TOKEN_MS;
-		if (bad || *did == NULL)
-			rc = -1;
-	}
+	if ((rc = db_query_strs(db, sql, v, 2, &st)) != 1)
+		return rc;
+	*did = db_col_dup(a, st, 0, &bad);
+	at = (const char *)sqlite3_column_text(st, 1);
+	/* lessThanAgoMs(requestedAt, 15 min) */
+	*valid = at != NULL && util_iso_parse(at, strlen(at), &ms) == 0 &&
+	    now_ms < ms + LIM_EMAIL_TOKEN_MS;
+	if (bad || *did == NULL)
+		rc = -1;
 	db_stmt_done(st);
 	return rc;
 }
@@ -290,16 +279,12 @@ admindb_admin_status(struct db *db, struct arena *a, const char *did,
 
 	*takedown_ref = NULL;
 	*deactivated = 0;
-	if ((st = db_prepare_strs(db, sql, &did, 1)) == NULL)
-		return -1;
-	if ((rc = db_step(db, st)) == 1) {
-		*takedown_ref = db_col_dup(a, st, 0, &bad);
-		*deactivated = sqlite3_column_int(st, 1);
-		if (bad)
-			rc = -1;
-	}
+	if ((rc = db_query_strs(db, sql, &did, 1, &st)) != 1)
+		return rc;
+	*takedown_ref = db_col_dup(a, st, 0, &bad);
+	*deactivated = sqlite3_column_int(st, 1);
 	db_stmt_done(st);
-	return rc;
+	return bad ? -1 : rc;
 }
 
 int
@@ -308,16 +293,10 @@ admindb_takedown(struct db *db, const char *did, const char *ref)
 	static const char upd[] = "UPDATE actor SET takedownRef = ?2"
 	    " WHERE did = ?1";
 	static const char rev[] = "DELETE FROM refresh_token WHERE did = ?1";
+	static const char *const sqls[] = { upd, rev };
 	const char	*v[2] = { did, ref };
 
-	if (db_begin_immediate(db) == -1)
-		return -1;
-	if (db_exec_strs(db, upd, v, 2) == -1 ||
-	    db_exec_strs(db, rev, v, 1) == -1) {
-		(void)db_rollback(db);
-		return -1;
-	}
-	return db_commit(db);
+	return db_exec_strs_tx(db, sqls, 2, v, 2);
 }
 
 int
@@ -341,16 +320,12 @@ admindb_record_status(struct db *store, struct arena *a, const char *uri,
 	int		 rc, bad = 0;
 
 	*cid = *takedown_ref = NULL;
-	if ((st = db_prepare_strs(store, sql, &uri, 1)) == NULL)
-		return -1;
-	if ((rc = db_step(store, st)) == 1) {
-		*cid = db_col_dup(a, st, 0, &bad);
-		*takedown_ref = db_col_dup(a, st, 1, &bad);
-		if (bad)
-			rc = -1;
-	}
+	if ((rc = db_query_strs(store, sql, &uri, 1, &st)) != 1)
+		return rc;
+	*cid = db_col_dup(a, st, 0, &bad);
+	*takedown_ref = db_col_dup(a, st, 1, &bad);
 	db_stmt_done(st);
-	return rc;
+	return bad ? -1 : rc;
 }
 
 int
@@ -372,15 +347,11 @@ admindb_blob_status(struct db *store, struct arena *a, const char *cid,
 	int		 rc, bad = 0;
 
 	*takedown_ref = NULL;
-	if ((st = db_prepare_strs(store, sql, &cid, 1)) == NULL)
-		return -1;
-	if ((rc = db_step(store, st)) == 1) {
-		*takedown_ref = db_col_dup(a, st, 0, &bad);
-		if (bad)
-			rc = -1;
-	}
+	if ((rc = db_query_strs(store, sql, &cid, 1, &st)) != 1)
+		return rc;
+	*takedown_ref = db_col_dup(a, st, 0, &bad);
 	db_stmt_done(st);
-	return rc;
+	return bad ? -1 : rc;
 }
 
 int

@@ -296,18 +296,63 @@ db_query_strs(struct db *db, const char *sql, const char *const *v, int n,
 }
 
 int
-db_exec_strs(struct db *db, const char *sql, const char *const *v, int n)
+db_bind_i64(struct db *db, sqlite3_stmt *st, int idx, int64_t x)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
-
-	if ((rc = db_query_strs(db, sql, v, n, &st)) == 1) {
-		log_error("%s: %s: statement returned a row", __func__,
-		    db->path);
+	if (st == NULL)
+		return -1;
+	if (sqlite3_bind_int64(st, idx, x) != SQLITE_OK) {
+		db_log_err(db, __func__, "bind");
 		db_stmt_done(st);
 		return -1;
 	}
+	return 0;
+}
+
+int
+db_exec_stmt(struct db *db, sqlite3_stmt *st)
+{
+	int	rc;
+
+	if (st == NULL)
+		return -1;
+	rc = db_step(db, st);
+	db_stmt_done(st);
+	if (rc == 1) {
+		log_error("%s: %s: statement returned a row", __func__,
+		    db->path);
+		return -1;
+	}
 	return rc == -1 ? -1 : sqlite3_changes(db->h);
+}
+
+int
+db_exec_strs(struct db *db, const char *sql, const char *const *v, int n)
+{
+	return db_exec_stmt(db, db_prepare_strs(db, sql, v, n));
+}
+
+int
+db_exec_strs_tx(struct db *db, const char *const *sqls, size_t nsql,
+    const char *const *v, int n)
+{
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 k;
+
+	if (db_begin_immediate(db) == -1)
+		return -1;
+	for (i = 0; i < nsql; i++) {
+		k = n;
+		if ((st = db_stmt_get(db, sqls[i])) != NULL &&
+		    sqlite3_bind_parameter_count(st) < k)
+			k = sqlite3_bind_parameter_count(st);
+		if (db_exec_stmt(db, db_bind_strs(db, st, v, k) == -1 ? NULL :
+		    st) == -1) {
+			(void)db_rollback(db);
+			return -1;
+		}
+	}
+	return db_commit(db);
 }
 
 const char *

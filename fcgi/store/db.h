@@ -20,6 +20,7 @@
 #define PDS_DB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sqlite3.h>
 
@@ -86,6 +87,20 @@ int	db_query_strs(struct db *, const char *sql, const char *const *v,
  * too). */
 int	db_exec_strs(struct db *, const char *sql, const char *const *v,
 	    int n);
+/* Binds the integer x to parameter idx (1-based) of st, a statement from
+ * db_prepare_strs() (NULL is accepted: a failed prepare).  Returns 0, or
+ * -1 with st released. */
+int	db_bind_i64(struct db *, sqlite3_stmt *st, int idx, int64_t x);
+/* Steps st, a bound statement that returns no row (NULL is accepted: a
+ * failed prepare or bind), and releases it.  Returns the number of rows
+ * it changed (sqlite3_changes), or -1 (a returned row is an error too). */
+int	db_exec_stmt(struct db *, sqlite3_stmt *st);
+/* Runs the n constant statements sqls[0..nsql) in order in one immediate
+ * transaction, each with as many of v[0..n) as it has parameters (bound
+ * to ?1.. as db_bind_strs does).  Returns 0, or -1 with the transaction
+ * rolled back. */
+int	db_exec_strs_tx(struct db *, const char *const *sqls, size_t nsql,
+	    const char *const *v, int n);
 /* Column col of st's current row copied into the arena (NUL-terminated,
  * sqlite3_column_bytes() long), or NULL for SQL NULL; a failed copy
  * returns NULL and sets *bad, so that a row is read field by field and

@@ -321,48 +321,41 @@ fail:
 	return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 }
 
-enum xrpc_status
-com_atproto_repo_createRecord(struct xrpc_req *req, struct xrpc_res *res)
+/* createRecord (put 0) and putRecord (put 1): one write, committed with
+ * swapCommit, answered with uri/cid/commit/validationStatus. */
+static enum xrpc_status
+write_record(struct xrpc_req *req, struct xrpc_res *res, int put)
 {
 	struct rw_write		 w;
 	struct rw_result	 r;
 	struct cid		 swap;
-	enum prep_validate	 v;
+	enum prep_validate	 v = PREP_VALIDATE_FALSE;
 	enum xrpc_status	 st;
 	const char		*did;
 	int			 have;
 
 	if ((st = own_repo(req, res, &did)) != XRPC_OK ||
 	    (st = in_cid(req, res, "swapCommit", &swap, &have)) != XRPC_OK ||
-	    (st = record_input(req, res, did, 0, REPO_CREATE, &w, &v)) !=
-	    XRPC_OK)
+	    (st = record_input(req, res, did, put, put ? REPO_UPDATE :
+	    REPO_CREATE, &w, &v)) != XRPC_OK)
 		return st;
-	if ((st = commit(req, res, did, &w, 1, have ? &swap : NULL,
-	    v != PREP_VALIDATE_FALSE ? RW_F_BACKLINK_DEDUP : 0, &r)) != XRPC_OK)
+	if ((st = commit(req, res, did, &w, 1, have ? &swap : NULL, put ?
+	    RW_F_PUT : v != PREP_VALIDATE_FALSE ? RW_F_BACKLINK_DEDUP : 0,
+	    &r)) != XRPC_OK)
 		return st;
 	return record_reply(res, &w, &r);
 }
 
 enum xrpc_status
+com_atproto_repo_createRecord(struct xrpc_req *req, struct xrpc_res *res)
+{
+	return write_record(req, res, 0);
+}
+
+enum xrpc_status
 com_atproto_repo_putRecord(struct xrpc_req *req, struct xrpc_res *res)
 {
-	struct rw_write		 w;
-	struct rw_result	 r;
-	struct cid		 swap;
-	enum prep_validate	 v;
-	enum xrpc_status	 st;
-	const char		*did;
-	int			 have;
-
-	if ((st = own_repo(req, res, &did)) != XRPC_OK ||
-	    (st = in_cid(req, res, "swapCommit", &swap, &have)) != XRPC_OK ||
-	    (st = record_input(req, res, did, 1, REPO_UPDATE, &w, &v)) !=
-	    XRPC_OK)
-		return st;
-	if ((st = commit(req, res, did, &w, 1, have ? &swap : NULL, RW_F_PUT,
-	    &r)) != XRPC_OK)
-		return st;
-	return record_reply(res, &w, &r);
+	return write_record(req, res, 1);
 }
 
 enum xrpc_status

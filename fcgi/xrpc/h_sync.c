@@ -154,24 +154,27 @@ com_atproto_sync_getCheckout(struct xrpc_req *req, struct xrpc_res *res)
 
 /* ==== heads =================================================================== */
 
-/* The repository root, or RepoNotFound / err_name. */
+/* The repository root, its commit CID formatted into cs, or RepoNotFound
+ * / err_name. */
 static enum xrpc_status
 head(struct xrpc_req *req, struct xrpc_res *res, const char *err_name,
-    const char **did, struct actorstore_root *root)
+    struct actorstore_root *root, char cs[CID_STR_LEN])
 {
 	struct accountdb_account	 acct;
 	struct storectx			*ctx;
 	struct actorstore		*s;
 	enum xrpc_status		 st;
+	const char			*did;
 	int				 rc;
 
-	if ((st = open_repo(req, res, did, &acct, &ctx, &s)) != XRPC_OK)
+	if ((st = open_repo(req, res, &did, &acct, &ctx, &s)) != XRPC_OK)
 		return st;
 	if ((rc = actorstore_root_get(s, root)) == -1)
 		return xrpc_fail(res, XRPC_ERR_INTERNAL, NULL, NULL);
 	if (rc == 0)
 		return xrpc_fail(res, XRPC_ERR_INVALID_REQUEST, err_name,
-		    "Could not find root for DID: %s", *did);
+		    "Could not find root for DID: %s", did);
+	cid_format(&root->cid, cs);
 	return XRPC_OK;
 }
 
@@ -180,12 +183,10 @@ com_atproto_sync_getLatestCommit(struct xrpc_req *req, struct xrpc_res *res)
 {
 	struct actorstore_root	 root;
 	enum xrpc_status	 st;
-	const char		*did;
 	char			 cs[CID_STR_LEN];
 
-	if ((st = head(req, res, "RepoNotFound", &did, &root)) != XRPC_OK)
+	if ((st = head(req, res, "RepoNotFound", &root, cs)) != XRPC_OK)
 		return st;
-	cid_format(&root.cid, cs);
 	return xrpc_reply(res, json_pack("{s:s,s:s}", "cid", cs, "rev",
 	    root.rev));
 }
@@ -195,12 +196,10 @@ com_atproto_sync_getHead(struct xrpc_req *req, struct xrpc_res *res)
 {
 	struct actorstore_root	 root;
 	enum xrpc_status	 st;
-	const char		*did;
 	char			 cs[CID_STR_LEN];
 
-	if ((st = head(req, res, "HeadNotFound", &did, &root)) != XRPC_OK)
+	if ((st = head(req, res, "HeadNotFound", &root, cs)) != XRPC_OK)
 		return st;
-	cid_format(&root.cid, cs);
 	return xrpc_reply(res, json_pack("{s:s}", "root", cs));
 }
 

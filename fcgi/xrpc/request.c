@@ -309,14 +309,13 @@ param_missing(struct xrpc_req *req, struct xrpc_res *res, const char *name)
 	return param_fail(req, res, issue);
 }
 
-enum xrpc_status
-xrpc_param_str(struct xrpc_req *req, struct xrpc_res *res,
-    const char *name, int required, const char **out)
+/* The reply for q, the result of an xrpc_query_* getter that wrote its
+ * issue text into issue. */
+static enum xrpc_status
+param_result(struct xrpc_req *req, struct xrpc_res *res, const char *name,
+    int required, enum xrpc_qres q, const char *issue)
 {
-	char	issue[LIM_ERR_MSG];
-
-	switch (xrpc_query_str(&req->query, name, out, issue,
-	    sizeof(issue))) {
+	switch (q) {
 	case XQ_OK:
 		return XRPC_OK;
 	case XQ_ABSENT:
@@ -324,6 +323,16 @@ xrpc_param_str(struct xrpc_req *req, struct xrpc_res *res,
 	default:
 		return param_fail(req, res, issue);
 	}
+}
+
+enum xrpc_status
+xrpc_param_str(struct xrpc_req *req, struct xrpc_res *res,
+    const char *name, int required, const char **out)
+{
+	char	issue[LIM_ERR_MSG];
+
+	return param_result(req, res, name, required, xrpc_query_str(&req->query, name, out, issue,
+	    sizeof(issue)), issue);
 }
 
 enum xrpc_status
@@ -332,15 +341,8 @@ xrpc_param_int(struct xrpc_req *req, struct xrpc_res *res,
 {
 	char	issue[LIM_ERR_MSG];
 
-	switch (xrpc_query_int(&req->query, name, min, max, out, issue,
-	    sizeof(issue))) {
-	case XQ_OK:
-		return XRPC_OK;
-	case XQ_ABSENT:
-		return required ? param_missing(req, res, name) : XRPC_OK;
-	default:
-		return param_fail(req, res, issue);
-	}
+	return param_result(req, res, name, required, xrpc_query_int(&req->query, name, min, max, out, issue,
+	    sizeof(issue)), issue);
 }
 
 enum xrpc_status
@@ -349,15 +351,8 @@ xrpc_param_bool(struct xrpc_req *req, struct xrpc_res *res,
 {
 	char	issue[LIM_ERR_MSG];
 
-	switch (xrpc_query_bool(&req->query, name, out, issue,
-	    sizeof(issue))) {
-	case XQ_OK:
-		return XRPC_OK;
-	case XQ_ABSENT:
-		return required ? param_missing(req, res, name) : XRPC_OK;
-	default:
-		return param_fail(req, res, issue);
-	}
+	return param_result(req, res, name, required, xrpc_query_bool(&req->query, name, out, issue,
+	    sizeof(issue)), issue);
 }
 
 enum xrpc_status

@@ -173,6 +173,55 @@ test_strs(void)
 	db_close(db);
 }
 
+/* An integer parameter after the text ones, db_exec_stmt(), and a
+ * transaction of statements with fewer parameters than given, rolled
+ * back whole when one fails. */
+static void
+test_strs_tx(void)
+{
+	static const char *const ok[] = {
+		"INSERT INTO u VALUES (?1, ?2)",
+		"DELETE FROM u WHERE a = ?1 AND b IS NULL",
+	};
+	static const char *const bad[] = {
+		"INSERT INTO u VALUES (?1, ?2)",
+		"INSERT INTO nope VALUES (?1)",
+	};
+	const char	*ab[2] = { "x", "y" }, *one[1] = { "x" };
+	struct db	*db = NULL;
+	sqlite3_stmt	*st;
+
+	if (db_open(path, 0, &db) == -1)
+		return;
+	T_EQ_INT(db_exec(db, "CREATE TABLE u (a TEXT, b)"), 0);
+	st = db_prepare_strs(db, "INSERT INTO u VALUES (?1, ?2)", one, 1);
+	T_EQ_INT(db_bind_i64(db, st, 2, INT64_C(1) << 40), 0);
+	T_EQ_INT(db_exec_stmt(db, st), 1);
+	T_EQ_INT(db_query_strs(db, "SELECT b FROM u WHERE a = ?1", one, 1, &st),
+	    1);
+	T_OK(st != NULL && sqlite3_column_int64(st, 0) == INT64_C(1) << 40,
+	    "int64 bound");
+	db_stmt_done(st);
+	st = db_prepare_strs(db, "SELECT ?1", one, 1);
+	T_EQ_INT(db_bind_i64(db, st, 2, 1), -1);
+	T_OK(!sqlite3_stmt_busy(st), "released after a bad bind");
+	T_EQ_INT(db_bind_i64(db, NULL, 1, 1), -1);
+	T_EQ_INT(db_exec_stmt(db, NULL), -1);
+	T_EQ_INT(db_exec_stmt(db, db_prepare_strs(db, "SELECT 1", NULL, 0)),
+	    -1);
+	T_EQ_INT(db_exec_strs_tx(db, ok, 2, ab, 2), 0);
+	T_EQ_INT(db_query_strs(db, "SELECT count(*) FROM u WHERE b = 'y'", NULL,
+	    0, &st), 1);
+	T_OK(st != NULL && sqlite3_column_int(st, 0) == 1, "tx committed");
+	db_stmt_done(st);
+	T_EQ_INT(db_exec_strs_tx(db, bad, 2, ab, 2), -1);
+	T_EQ_INT(db_query_strs(db, "SELECT count(*) FROM u", NULL, 0, &st), 1);
+	T_OK(st != NULL && sqlite3_column_int(st, 0) == 2, "tx rolled back");
+	db_stmt_done(st);
+	T_EQ_INT(db_exec(db, "DROP TABLE u"), 0);
+	db_close(db);
+}
+
 /* BEGIN IMMEDIATE waits for another process's write transaction. */
 static void
 test_immediate(void)
@@ -309,6 +358,7 @@ main(void)
 	test_open();
 	test_cache_eviction();
 	test_strs();
+	test_strs_tx();
 	test_immediate();
 	test_migrate();
 	(void)snprintf(f, sizeof(f), "%s-wal", path);
