@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +19,6 @@
 #include "cron.h"
 #include "log.h"
 #include "util.h"
-
-static int __attribute__((format(printf, 3, 4)))
-awscred_fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (errsz > 0) {
-		va_start(ap, fmt);
-		(void)vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static void
 awscred_trim(const char **b, const char **e)
@@ -68,7 +54,7 @@ awscred_line(const char *b, const char *e, struct awscred *out, size_t line,
 	char		**dst = NULL;
 
 	if ((eq = memchr(b, '=', (size_t)(e - b))) == NULL)
-		return awscred_fail(err, errsz, "line %zu: expected "
+		return cron_fail(err, errsz, "line %zu: expected "
 		    "key = value", line);
 	ke = eq;
 	vb = eq + 1;
@@ -86,7 +72,7 @@ awscred_line(const char *b, const char *e, struct awscred *out, size_t line,
 	if (dst == NULL || vb == ve)
 		return 0;
 	if (awscred_set(dst, vb, ve) == -1)
-		return awscred_fail(err, errsz, "out of memory");
+		return cron_fail(err, errsz, "out of memory");
 	return 0;
 }
 
@@ -100,10 +86,10 @@ awscred_parse(const char *p, size_t len, const char *profile,
 
 	memset(out, 0, sizeof(*out));
 	if (len > LIM_AWS_CRED_FILE)
-		return awscred_fail(err, errsz, "file over %u bytes",
+		return cron_fail(err, errsz, "file over %u bytes",
 		    LIM_AWS_CRED_FILE);
 	if (memchr(p, '\0', len) != NULL)
-		return awscred_fail(err, errsz, "NUL byte in file");
+		return cron_fail(err, errsz, "NUL byte in file");
 	for (b = p; b < end; b = nl + 1) {
 		line++;
 		if ((nl = memchr(b, '\n', (size_t)(end - b))) == NULL)
@@ -115,7 +101,7 @@ awscred_parse(const char *p, size_t len, const char *profile,
 		if (*b == '[') {
 			if (e[-1] != ']' || e - b < 3) {
 				awscred_free(out);
-				return awscred_fail(err, errsz, "line %zu: bad "
+				return cron_fail(err, errsz, "line %zu: bad "
 				    "section header", line);
 			}
 			sb = b + 1;

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,4 +372,17 @@ cron_name_ok(const char *name, size_t len)
 		    name[i] == 0x7f)
 			return 0;
 	return 1;
+}
+
+int
+cron_fail(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (errsz > 0) {
+		va_start(ap, fmt);
+		(void)vsnprintf(err, errsz, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
 }

@@ -43,6 +43,11 @@ struct cron_list {
 
 /* ---- common.c ------------------------------------------------------ */
 
+/* Writes a message into err (errsz bytes; nothing when 0) and returns -1:
+ * the parsers' one way to fail with a reason. */
+int	cron_fail(char *err, size_t errsz, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
 /* Loads the PDS configuration for a helper: reads env_file (NULL:
  * $PDS_ENV_FILE, may be unset) with config_env_parse(), keeps the
  * helpers' own PDS_DDNS_ / PDS_BACKUP_ / PDS_MAINTAIN_ names for

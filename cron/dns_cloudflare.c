@@ -12,7 +12,6 @@
  * compared.  Owns the answer parsers (pure, over jansson; fuzzed by
  * tests/fuzz/fuzz_cloudflare.c).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,19 +23,6 @@
 #include "util.h"
 
 #define CF_ENDPOINT	"https://api.cloudflare.com/client/v4"
-
-static int __attribute__((format(printf, 3, 4)))
-cf_fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (errsz > 0) {
-		va_start(ap, fmt);
-		(void)vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* Copies a JSON string member into a fixed field.  -1 if missing or too
  * long. */
@@ -88,22 +74,22 @@ cf_record_parse(json_t *o, struct cf_record *r, char *err, size_t errsz)
 	memset(r, 0, sizeof(*r));
 	if (!json_is_object(o) || cf_str(o, "id", r->id, sizeof(r->id)) == -1 ||
 	    !cf_id_ok(r->id))
-		return cf_fail(err, errsz, "record without a valid id");
+		return cron_fail(err, errsz, "record without a valid id");
 	if (cf_str(o, "name", name, sizeof(name)) == -1 ||
 	    ddns_name_norm(name, strlen(name), r->name) == -1)
-		return cf_fail(err, errsz, "record with a bad name");
+		return cron_fail(err, errsz, "record with a bad name");
 	if (cf_str(o, "type", r->type, sizeof(r->type)) == -1)
-		return cf_fail(err, errsz, "record with a bad type");
+		return cron_fail(err, errsz, "record with a bad type");
 	if (cf_str(o, "content", r->content, sizeof(r->content)) == -1)
-		return cf_fail(err, errsz, "record with bad content");
+		return cron_fail(err, errsz, "record with bad content");
 	ttl = json_object_get(o, "ttl");
 	if (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
 	    json_integer_value(ttl) > INT32_MAX)
-		return cf_fail(err, errsz, "record with a bad ttl");
+		return cron_fail(err, errsz, "record with a bad ttl");
 	r->ttl = json_integer_value(ttl);
 	px = json_object_get(o, "proxied");
 	if (px != NULL && !json_is_boolean(px))
-		return cf_fail(err, errsz, "record with a bad proxied flag");
+		return cron_fail(err, errsz, "record with a bad proxied flag");
 	r->proxied = json_is_true(px);
 	return 0;
 }
@@ -116,18 +102,18 @@ cf_load(const char *p, size_t len, int *ok, char *err, size_t errsz)
 	json_t		*root, *s;
 
 	if (len > LIM_DDNS_API_BODY) {
-		(void)cf_fail(err, errsz, "answer over %u bytes",
+		(void)cron_fail(err, errsz, "answer over %u bytes",
 		    LIM_DDNS_API_BODY);
 		return NULL;
 	}
 	if ((root = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		(void)cf_fail(err, errsz, "not JSON: line %d: %.80s", je.line,
+		(void)cron_fail(err, errsz, "not JSON: line %d: %.80s", je.line,
 		    je.text);
 		return NULL;
 	}
 	s = json_object_get(root, "success");
 	if (!json_is_object(root) || !json_is_boolean(s)) {
-		(void)cf_fail(err, errsz, "not a Cloudflare API answer");
+		(void)cron_fail(err, errsz, "not a Cloudflare API answer");
 		json_decref(root);
 		return NULL;
 	}
@@ -156,7 +142,7 @@ cf_answer_parse(const char *p, size_t len, struct cf_record *out,
 	if (out != NULL) {
 		res = json_object_get(root, "result");
 		if (!json_is_array(res)) {
-			(void)cf_fail(err, errsz, "result is not a list");
+			(void)cron_fail(err, errsz, "result is not a list");
 			goto out;
 		}
 		json_array_foreach(res, i, v) {
@@ -189,18 +175,18 @@ cf_zone_parse(const char *p, size_t len, const char *zone, char *id,
 		goto out;
 	}
 	if (!json_is_array(res = json_object_get(root, "result"))) {
-		(void)cf_fail(err, errsz, "result is not a list");
+		(void)cron_fail(err, errsz, "result is not a list");
 		goto out;
 	}
 	rc = 1;
-	(void)cf_fail(err, errsz, "no zone named %s", zone);
+	(void)cron_fail(err, errsz, "no zone named %s", zone);
 	json_array_foreach(res, i, v) {
 		if (cf_str(v, "name", name, sizeof(name)) == -1 ||
 		    ddns_name_norm(name, strlen(name), norm) == -1 ||
 		    strcmp(norm, zone) != 0)
 			continue;
 		if (cf_str(v, "id", id, idsz) == -1 || !cf_id_ok(id)) {
-			(void)cf_fail(err, errsz, "zone without a valid id");
+			(void)cron_fail(err, errsz, "zone without a valid id");
 			rc = -1;
 			goto out;
 		}

@@ -15,7 +15,6 @@
  * Owns: the answer parsers (pure, fuzzed by tests/fuzz/fuzz_route53.c)
  * and the request XML.  Credentials come from awscred.c.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,19 +28,6 @@
 #define R53_SIGV4	"aws:amz:us-east-1:route53"
 #define R53_ENDPOINT	"https://route53.amazonaws.com"
 #define R53_ZONE_PAGE	"10"	/* zones read per lookup */
-
-static int __attribute__((format(printf, 3, 4)))
-r53_fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (errsz > 0) {
-		va_start(ap, fmt);
-		(void)vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* Copies text into a fixed field; -1 when it does not fit. */
 static int
@@ -73,15 +59,15 @@ r53_rr_text(struct r53_rr_st *st, const struct cxml_event *ev)
 
 	if (ev->depth == 4 && strcmp(ev->name, "Name") == 0) {
 		if (ddns_name_unescape(ev->text, ev->textlen, r->name) == -1)
-			return r53_fail(st->err, st->errsz, "bad record name");
+			return cron_fail(st->err, st->errsz, "bad record name");
 	} else if (ev->depth == 4 && strcmp(ev->name, "Type") == 0) {
 		if (r53_copy(r->type, sizeof(r->type), ev->text,
 		    ev->textlen) == -1)
-			return r53_fail(st->err, st->errsz, "bad record type");
+			return cron_fail(st->err, st->errsz, "bad record type");
 	} else if (ev->depth == 4 && strcmp(ev->name, "TTL") == 0) {
 		if (util_int_parse(ev->text, ev->textlen, 0, INT32_MAX,
 		    &ttl) == -1)
-			return r53_fail(st->err, st->errsz, "bad TTL");
+			return cron_fail(st->err, st->errsz, "bad TTL");
 		r->ttl = ttl;
 	} else if (ev->depth == 4 && strcmp(ev->name, "SetIdentifier") == 0) {
 		r->set_id = 1;
@@ -90,7 +76,7 @@ r53_rr_text(struct r53_rr_st *st, const struct cxml_event *ev)
 			return 0;	/* more than we compare: differs */
 		if (r53_copy(r->values[r->nvalues], sizeof(r->values[0]),
 		    ev->text, ev->textlen) == -1)
-			return r53_fail(st->err, st->errsz, "value too long");
+			return cron_fail(st->err, st->errsz, "value too long");
 		r->nvalues++;
 	}
 	return 0;
@@ -103,7 +89,7 @@ r53_rr_cb(const struct cxml_event *ev, void *arg)
 
 	if (ev->depth == 1 && ev->ev == CXML_OPEN) {
 		if (strcmp(ev->name, "ListResourceRecordSetsResponse") != 0)
-			return r53_fail(st->err, st->errsz, "unexpected root "
+			return cron_fail(st->err, st->errsz, "unexpected root "
 			    "element");
 		st->root_ok = 1;
 		return 0;
@@ -118,7 +104,7 @@ r53_rr_cb(const struct cxml_event *ev, void *arg)
 		} else if (ev->ev == CXML_CLOSE && st->in) {
 			if (st->out[st->n].name[0] == '\0' ||
 			    st->out[st->n].type[0] == '\0')
-				return r53_fail(st->err, st->errsz, "record set "
+				return cron_fail(st->err, st->errsz, "record set "
 				    "without Name or Type");
 			st->in = 0;
 			st->n++;
@@ -150,7 +136,7 @@ r53_rrsets_parse(const char *p, size_t len, struct r53_rrset *out,
 	if (cxml_scan(p, len, r53_rr_cb, &st, err, errsz) == -1)
 		return -1;
 	if (!st.root_ok)
-		return r53_fail(err, errsz, "not a ListResourceRecordSets "
+		return cron_fail(err, errsz, "not a ListResourceRecordSets "
 		    "answer");
 	*n = st.n;
 	return 0;
@@ -185,13 +171,13 @@ r53_zone_text(struct r53_zone_st *st, const struct cxml_event *ev)
 			if (!((id[i] >= 'A' && id[i] <= 'Z') ||
 			    (id[i] >= 'a' && id[i] <= 'z') ||
 			    (id[i] >= '0' && id[i] <= '9')))
-				return r53_fail(st->err, st->errsz, "bad zone "
+				return cron_fail(st->err, st->errsz, "bad zone "
 				    "id");
 		if (len == 0 || r53_copy(st->id, sizeof(st->id), id, len) == -1)
-			return r53_fail(st->err, st->errsz, "bad zone id");
+			return cron_fail(st->err, st->errsz, "bad zone id");
 	} else if (ev->depth == 4 && strcmp(ev->name, "Name") == 0) {
 		if (ddns_name_unescape(ev->text, ev->textlen, st->name) == -1)
-			return r53_fail(st->err, st->errsz, "bad zone name");
+			return cron_fail(st->err, st->errsz, "bad zone name");
 	} else if (ev->depth == 5 && strcmp(ev->name, "PrivateZone") == 0) {
 		st->private_zone = ev->textlen == 4 &&
 		    memcmp(ev->text, "true", 4) == 0;
@@ -206,7 +192,7 @@ r53_zone_cb(const struct cxml_event *ev, void *arg)
 
 	if (ev->depth == 1 && ev->ev == CXML_OPEN) {
 		if (strcmp(ev->name, "ListHostedZonesByNameResponse") != 0)
-			return r53_fail(st->err, st->errsz, "unexpected root "
+			return cron_fail(st->err, st->errsz, "unexpected root "
 			    "element");
 		st->root_ok = 1;
 		return 0;
@@ -223,7 +209,7 @@ r53_zone_cb(const struct cxml_event *ev, void *arg)
 			    strcmp(st->name, st->want) == 0) {
 				if (r53_copy(st->out, st->outsz, st->id,
 				    strlen(st->id)) == -1)
-					return r53_fail(st->err, st->errsz,
+					return cron_fail(st->err, st->errsz,
 					    "zone id too long");
 				st->found = 1;
 			}
@@ -250,7 +236,7 @@ r53_zone_parse(const char *p, size_t len, const char *zone, char *id,
 	if (cxml_scan(p, len, r53_zone_cb, &st, err, errsz) == -1)
 		return -1;
 	if (!st.root_ok)
-		return r53_fail(err, errsz, "not a ListHostedZonesByName "
+		return cron_fail(err, errsz, "not a ListHostedZonesByName "
 		    "answer");
 	return st.found ? 0 : 1;
 }

@@ -15,7 +15,6 @@
  * is built from it: no absolute paths, no "..", no odd bytes), and the
  * mapping of a path to its file.  Fuzzed by tests/fuzz/fuzz_backup.c.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,19 +36,6 @@ static const char *const bk_kind_names[BK__MAX] = {
 	"blob",		/* BK_BLOB */
 	"file",		/* BK_FILE */
 };
-
-static int __attribute__((format(printf, 3, 4)))
-bk_fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (errsz > 0) {
-		va_start(ap, fmt);
-		(void)vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static int
 bk_comp_char(char c)
@@ -207,35 +193,35 @@ bk_line_parse(const char *b, const char *e, struct bk_manifest *m,
 	int		 hi, lo, k;
 
 	if (e - b < 64 + 1 || b[64] != ' ')
-		return bk_fail(err, errsz, "line %zu: expected a SHA-256", line);
+		return cron_fail(err, errsz, "line %zu: expected a SHA-256", line);
 	for (i = 0; i < 32; i++) {
 		if ((hi = bk_hex_nibble(b[2 * i])) < 0 ||
 		    (lo = bk_hex_nibble(b[2 * i + 1])) < 0)
-			return bk_fail(err, errsz, "line %zu: bad SHA-256", line);
+			return cron_fail(err, errsz, "line %zu: bad SHA-256", line);
 		sha[i] = (uint8_t)(hi << 4 | lo);
 	}
 	b += 65;
 	if ((sp = memchr(b, ' ', (size_t)(e - b))) == NULL ||
 	    util_int_parse(b, (size_t)(sp - b), 0, INT64_MAX, &size) == -1)
-		return bk_fail(err, errsz, "line %zu: bad size", line);
+		return cron_fail(err, errsz, "line %zu: bad size", line);
 	b = sp + 1;
 	if ((sp = memchr(b, ' ', (size_t)(e - b))) == NULL)
-		return bk_fail(err, errsz, "line %zu: no path", line);
+		return cron_fail(err, errsz, "line %zu: no path", line);
 	kl = (size_t)(sp - b);
 	for (k = 0; k < BK__MAX; k++)
 		if (strlen(bk_kind_names[k]) == kl &&
 		    memcmp(b, bk_kind_names[k], kl) == 0)
 			break;
 	if (k == BK__MAX)
-		return bk_fail(err, errsz, "line %zu: unknown kind", line);
+		return cron_fail(err, errsz, "line %zu: unknown kind", line);
 	b = sp + 1;
 	if (!bk_path_ok(b, (size_t)(e - b), (enum bk_kind)k))
-		return bk_fail(err, errsz, "line %zu: refused path", line);
+		return cron_fail(err, errsz, "line %zu: refused path", line);
 	memcpy(path, b, (size_t)(e - b));
 	path[e - b] = '\0';
 	if (bk_manifest_add(m, path, (enum bk_kind)k, (uint64_t)size, sha)
 	    == -1)
-		return bk_fail(err, errsz, "line %zu: cannot keep", line);
+		return cron_fail(err, errsz, "line %zu: cannot keep", line);
 	return 0;
 }
 
@@ -262,24 +248,24 @@ bk_manifest_parse(const char *p, size_t len, struct bk_manifest *m,
 
 	memset(m, 0, sizeof(*m));
 	if (len > LIM_BK_MANIFEST)
-		return bk_fail(err, errsz, "over %u bytes", LIM_BK_MANIFEST);
+		return cron_fail(err, errsz, "over %u bytes", LIM_BK_MANIFEST);
 	for (b = p; b < end; b = e + 1) {
 		line++;
 		if ((e = memchr(b, '\n', (size_t)(end - b))) == NULL) {
 			bk_manifest_free(m);
-			return bk_fail(err, errsz, "line %zu: no newline", line);
+			return cron_fail(err, errsz, "line %zu: no newline", line);
 		}
 		if (e - b >= LIM_BK_MANIFEST_LINE || memchr(b, '\0',
 		    (size_t)(e - b)) != NULL || ended) {
 			bk_manifest_free(m);
-			return bk_fail(err, errsz, "line %zu: %s", line, ended ?
+			return cron_fail(err, errsz, "line %zu: %s", line, ended ?
 			    "after the end line" : "too long or NUL byte");
 		}
 		if (line == 1) {
 			if ((size_t)(e - b) != strlen(BK_MAGIC) ||
 			    memcmp(b, BK_MAGIC, strlen(BK_MAGIC)) != 0) {
 				bk_manifest_free(m);
-				return bk_fail(err, errsz, "not a pds-backup "
+				return cron_fail(err, errsz, "not a pds-backup "
 				    "manifest version 1");
 			}
 			continue;
@@ -287,7 +273,7 @@ bk_manifest_parse(const char *p, size_t len, struct bk_manifest *m,
 		if (e - b >= 6 && memcmp(b, "# end ", 6) == 0) {
 			if (bk_end_parse(b, e, m->n) == -1) {
 				bk_manifest_free(m);
-				return bk_fail(err, errsz, "line %zu: the end "
+				return cron_fail(err, errsz, "line %zu: the end "
 				    "line does not match %zu entries", line,
 				    m->n);
 			}
@@ -303,11 +289,11 @@ bk_manifest_parse(const char *p, size_t len, struct bk_manifest *m,
 	}
 	if (!ended) {
 		bk_manifest_free(m);
-		return bk_fail(err, errsz, "truncated: no end line");
+		return cron_fail(err, errsz, "truncated: no end line");
 	}
 	if (bk_manifest_sort(m) == -1) {
 		bk_manifest_free(m);
-		return bk_fail(err, errsz, "duplicate path");
+		return cron_fail(err, errsz, "duplicate path");
 	}
 	return 0;
 }

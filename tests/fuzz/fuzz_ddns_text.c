@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "../../cron/awscred.c"
+#include "../../cron/common.c"
 #include "../../cron/dnsname.c"
 #include "../../cron/ipaddr.c"
 
