@@ -156,11 +156,16 @@ export class FakeRoute53 {
         return ['SignatureDoesNotMatch', `signed header ${h} is missing`];
       headers[h] = req.headers[h];
     }
-    const signed = aws4.sign({
+    // aws4 takes the signing time from a Date header or the clock, never
+    // from X-Amz-Date: give it the request's own time, or a request that
+    // crosses a second boundary on its way here would not verify.
+    const signer = new aws4.RequestSigner({
       host: req.headers.host, method: req.method, path: req.url, headers,
       body, service: 'route53', region: 'us-east-1',
       doNotModifyHeaders: true,
     }, this.creds);
+    signer.datetime = amzDate;
+    const signed = signer.sign();
     const want = parseAuth(signed.headers.Authorization);
     if (!want || want.signature !== a.signature)
       return ['SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.'];
