@@ -31,7 +31,8 @@ int	listen_open(const struct pds_config *cfg, const char *spec,
 void	listen_close(struct listen_sock *);
 
 /* worker.c */
-/* Creates and migrates account.sqlite before workers are forked.
+/* Creates and migrates account.sqlite and sequencer.sqlite before
+ * workers are forked.
  * Returns 0, or -1 (logged; the workers open and migrate it later). */
 int	worker_prepare(const struct pds_config *cfg);
 /* Serves FastCGI requests on listen_fd until SIGTERM/SIGINT, finishing

@@ -30,6 +30,7 @@
 #include "accountdb.h"
 #include "db.h"
 #include "log.h"
+#include "seqdb.h"
 #include "server.h"
 #include "util.h"
 #include "xrpc.h"
@@ -140,6 +141,7 @@ int
 worker_prepare(const struct pds_config *cfg)
 {
 	struct db	*db = NULL;
+	struct seqdb	*seq = NULL;
 	int		 rc = 0, flags = DB_FOREIGN_KEYS;
 
 	if (cfg->wal_autockpt_off)
@@ -154,6 +156,16 @@ worker_prepare(const struct pds_config *cfg)
 		rc = -1;
 	}
 	db_close(db);
+	/* sequencer.sqlite likewise: every worker's first write would
+	 * otherwise create it at the same moment. */
+	if (cfg->sequencer_db != NULL &&
+	    seqdb_open(cfg->sequencer_db, SEQDB_CREATE |
+	    (cfg->wal_autockpt_off ? SEQDB_WAL_NOAUTO : 0), &seq) == -1) {
+		log_error("%s: cannot prepare %s; the workers will retry",
+		    __func__, cfg->sequencer_db);
+		rc = -1;
+	}
+	seqdb_close(seq);
 	return rc;
 }
 
